@@ -1,0 +1,4 @@
+import { main } from './cli/main.js';
+
+// Worker threads (plugin instances, timers) must not keep a finished command alive: exit explicitly.
+main().then((code) => process.exit(code));

@@ -1,0 +1,49 @@
+/**
+ * The wasmci command line. Each command lives in its own module and registers itself here; this file alone
+ * turns errors into messages and exit codes (see errors.ts), so a plugin fault never ends in a stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, exitCodeFor, PluginError, RuntimeError, UsageError } from '../errors.js';
+import { maskSecrets } from '../log.js';
+import { VERSION } from '../version.js';
+import { register as registerCall } from './call.js';
+
+const COMMANDS: ((program: Command) => void)[] = [registerCall];
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('wasmci')
+    .description('Run sandboxed WebAssembly plugins as CI pipeline steps')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return ExitCode.ok;
+    return ExitCode.usage; // commander already printed the message
+  }
+  if (err instanceof UsageError || err instanceof PluginError || err instanceof RuntimeError) {
+    const label = err instanceof PluginError ? `plugin error (${err.kind})` : 'error';
+    process.stderr.write(maskSecrets(`wasmci: ${label}: ${err.message}\n`));
+    if (err.hint) process.stderr.write(maskSecrets(`wasmci: hint: ${err.hint}\n`));
+    return exitCodeFor(err);
+  }
+  process.stderr.write(maskSecrets(`wasmci: internal error: ${(err as Error)?.stack ?? String(err)}\n`));
+  return ExitCode.runtime;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    const program = buildProgram();
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    return report(err);
+  }
+}

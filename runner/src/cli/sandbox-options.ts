@@ -1,0 +1,120 @@
+/**
+ * The grant and limit flags every command that runs a plugin accepts (call, scan, run), and their translation
+ * into a SandboxPolicy. Flag values are validated here, with messages that name the flag.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.js';
+import {
+  type Mount,
+  parseAllowedHost,
+  parseAllowPath,
+  parseAllowPathsJson,
+  policy,
+  type SandboxPolicy,
+} from '../plugin/policy.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export interface SandboxFlags {
+  allowPaths?: string;
+  allowPath?: string[];
+  allowHost?: string[];
+  wasi?: boolean;
+  config?: string[];
+  configJson?: string;
+  env?: string[];
+  timeout?: string;
+  memoryMax?: string;
+  maxOutput?: string;
+  logLevel?: string;
+}
+
+export function addSandboxOptions(cmd: Command, defaults: { timeoutMs: number }): Command {
+  return cmd
+    .option(
+      '--allow-paths <json>',
+      'mount host directories, minism form: \'{"./hostDir":"/guestDir"}\' (":ro" suffix on the guest for read-only)',
+    )
+    .option('--allow-path <host:guest[:ro]>', 'mount a host directory, Extism CLI form (repeatable)', collect)
+    .option(
+      '--allow-host <pattern>',
+      'let the plugin reach this host with http_request, e.g. api.example.com or *.example.com (repeatable)',
+      collect,
+    )
+    .option('--wasi', "show the plugin's WASI stdout/stderr on stderr (files still need a mount)")
+    .option('--config <key=value>', 'plugin config entry (repeatable)', collect)
+    .option('--config-json <json>', 'plugin config as a JSON object')
+    .option('--env <VAR>', 'copy host environment variable VAR into the plugin config (repeatable)', collect)
+    .option('--timeout <ms>', 'wall-clock limit per plugin call', String(defaults.timeoutMs))
+    .option('--memory-max <MiB>', "cap on the plugin's memory", '256')
+    .option('--max-output <MiB>', "cap on one call's output", '64')
+    .addOption(
+      new Option('--log-level <level>', 'runner and plugin log level').choices([...LOG_LEVELS]).default('warn'),
+    );
+}
+
+function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got "${v}"`);
+  return n;
+}
+
+export function parseConfig(
+  flags: Pick<SandboxFlags, 'config' | 'configJson' | 'env'>,
+  env = process.env,
+): Record<string, string> {
+  const config: Record<string, string> = {};
+  if (flags.configJson) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.configJson);
+    } catch (err) {
+      throw new UsageError(
+        `--config-json is not valid JSON: ${(err as Error).message}`,
+        `e.g. --config-json '{"key":"value"}'`,
+      );
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new UsageError('--config-json must be a JSON object');
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      config[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+  }
+  for (const kv of flags.config ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--config ${kv} is not KEY=VALUE`, 'e.g. --config level=high');
+    config[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  for (const name of flags.env ?? []) {
+    const v = env[name];
+    if (v === undefined) throw new UsageError(`--env ${name}: the variable is not set in the environment`);
+    config[name] = v;
+  }
+  return config;
+}
+
+export function sandboxPolicy(flags: SandboxFlags, cwd = process.cwd()): SandboxPolicy {
+  const mounts: Mount[] = [];
+  if (flags.allowPaths) mounts.push(...parseAllowPathsJson(flags.allowPaths, cwd));
+  for (const spec of flags.allowPath ?? []) mounts.push(parseAllowPath(spec, cwd));
+  const guests = new Set<string>();
+  for (const m of mounts) {
+    if (guests.has(m.guest)) throw new UsageError(`two mounts use the guest path ${m.guest}`);
+    guests.add(m.guest);
+  }
+  const logLevel = flags.logLevel ?? 'warn';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return policy({
+    mounts,
+    allowedHosts: (flags.allowHost ?? []).map(parseAllowedHost),
+    wasiOutput: !!flags.wasi,
+    config: parseConfig(flags),
+    timeoutMs: positiveNumber('--timeout', flags.timeout, 60_000),
+    memoryMaxBytes: Math.floor(positiveNumber('--memory-max', flags.memoryMax, 256) * 1024 * 1024),
+    outputMaxBytes: Math.floor(positiveNumber('--max-output', flags.maxOutput, 64) * 1024 * 1024),
+    logLevel: logLevel as LogLevel,
+  });
+}

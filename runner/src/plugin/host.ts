@@ -1,0 +1,272 @@
+/**
+ * The one place that creates plugins. Everything a plugin can do goes through here: the module is rewritten to
+ * cap its memory, compiled once, and instantiated in a worker thread with wasmci's WASI layer and the grants in
+ * the policy; calls are bounded in time (the worker is terminated, never left spinning) and in output size.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import got from 'got';
+import { PluginError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
+import { hostAllowed, type SandboxPolicy } from './policy.js';
+import { inspectModule, type ModuleInfo, prepareModule, WASM_PAGE } from './wasm-binary.js';
+
+declare const __WASMCI_WORKER_SOURCE__: string | undefined;
+
+/** The worker's code: inlined by the bundler; from a built file when running from source (tests, dev). */
+function workerSource(): string {
+  if (typeof __WASMCI_WORKER_SOURCE__ === 'string') return __WASMCI_WORKER_SOURCE__;
+  const candidates = [
+    process.env.WASMCI_WORKER_FILE,
+    path.resolve(import.meta.dirname ?? '.', '../../dist/plugin-worker.cjs'),
+  ].filter((p): p is string => !!p);
+  for (const p of candidates) if (existsSync(p)) return readFileSync(p, 'utf8');
+  throw new Error('plugin worker bundle not found: run `npm run build` (or set WASMCI_WORKER_FILE)');
+}
+
+let cachedSource: string | undefined;
+
+/** Faults after which the instance's state cannot be trusted: the worker is stopped and must be replaced. */
+const FATAL: ReadonlySet<string> = new Set(['trap', 'timeout', 'memory-limit', 'exited', 'host-error']);
+
+export interface CompiledPlugin {
+  module: WebAssembly.Module;
+  info: ModuleInfo;
+}
+
+/** Validates, caps and compiles a module once; instances (one per worker) share the compiled code. */
+export async function compilePlugin(wasm: Uint8Array, policy: SandboxPolicy): Promise<CompiledPlugin> {
+  const info = inspectModule(wasm);
+  const prepared = prepareModule(wasm, Math.floor(policy.memoryMaxBytes / WASM_PAGE));
+  try {
+    return { module: await WebAssembly.compile(prepared), info };
+  } catch (err) {
+    throw new PluginError(
+      'invalid-wasm',
+      `the plugin is not a valid WebAssembly module: ${(err as Error).message}`,
+      'check that the file is a .wasm plugin and was not truncated or corrupted in transit',
+    );
+  }
+}
+
+export class SandboxedPlugin {
+  readonly #worker: Worker;
+  readonly #policy: SandboxPolicy;
+  readonly #log: Logger;
+  readonly #name: string;
+  #pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  #nextId = 1;
+  #logBytes = 0;
+  #logCapped = false;
+  #dead: PluginError | undefined;
+  exports: string[] = [];
+
+  private constructor(worker: Worker, policy: SandboxPolicy, log: Logger, name: string) {
+    this.#worker = worker;
+    this.#policy = policy;
+    this.#log = log;
+    this.#name = name;
+  }
+
+  /** Starts a worker and instantiates the plugin in it. Rejects with a PluginError on any load failure. */
+  static async start(
+    compiled: CompiledPlugin,
+    policy: SandboxPolicy,
+    log: Logger,
+    name = 'plugin',
+  ): Promise<SandboxedPlugin> {
+    cachedSource ??= workerSource();
+    const { port1, port2 } = new MessageChannel();
+    const httpSignal = new SharedArrayBuffer(4);
+    const init: WorkerInit = { module: compiled.module, policy, httpPort: port2, httpSignal };
+    const worker = new Worker(cachedSource, {
+      eval: true,
+      workerData: init,
+      transferList: [port2],
+      env: {},
+      execArgv: ['--disable-warning=ExperimentalWarning'],
+      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
+      stdout: true,
+      stderr: true,
+    });
+    const p = new SandboxedPlugin(worker, policy, log, name);
+    p.#serveHttp(port1, new Int32Array(httpSignal));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        void worker.terminate();
+        reject(new PluginError('timeout', `the plugin did not finish loading within ${policy.timeoutMs} ms`));
+      }, policy.timeoutMs);
+      const fail = (e: PluginError) => {
+        clearTimeout(timer);
+        p.#dead = e;
+        void worker.terminate();
+        reject(e);
+      };
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          clearTimeout(timer);
+          p.exports = m.exports;
+          resolve();
+        } else if (m.type === 'init-error') {
+          fail(new PluginError(m.kind, m.message));
+        } else p.#onMessage(m);
+      });
+      worker.on('error', (err) => {
+        const e = p.#workerFault(err);
+        fail(e);
+        p.#failAll(e);
+      });
+      worker.on('exit', () => {
+        const e = p.#dead ?? new PluginError('host-error', 'the plugin worker stopped unexpectedly');
+        p.#dead = e;
+        clearTimeout(timer);
+        reject(e);
+        p.#failAll(e);
+      });
+    });
+    return p;
+  }
+
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /** Calls an export with raw input bytes; resolves with the raw output. */
+  call(fn: string, input: Uint8Array | string = new Uint8Array(0)): Promise<Uint8Array> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+    const id = this.#nextId++;
+    this.#logBytes = 0;
+    this.#logCapped = false;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#kill(
+          new PluginError(
+            'timeout',
+            `the plugin's ${fn} call did not finish within ${this.#policy.timeoutMs} ms and was stopped`,
+            'raise --timeout if the input is large, or check the plugin for an endless loop',
+          ),
+        );
+      }, this.#policy.timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      const msg: ToWorker = { type: 'call', id, fn, input: bytes };
+      this.#worker.postMessage(msg);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#dead ??= new PluginError('host-error', 'the plugin was closed');
+    await this.#worker.terminate();
+  }
+
+  #onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'result':
+      case 'error': {
+        const p = this.#pending.get(m.id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        this.#pending.delete(m.id);
+        if (m.type === 'result') p.resolve(m.output);
+        else {
+          const e = new PluginError(m.kind, m.message);
+          if (FATAL.has(m.kind)) this.#kill(e);
+          p.reject(e);
+        }
+        return;
+      }
+      case 'log':
+        this.#pluginLog(m.level, m.message);
+        return;
+      case 'stdio': {
+        const text = new TextDecoder().decode(m.bytes);
+        if (this.#policy.wasiOutput) this.#budgeted(text.length) && process.stderr.write(text);
+        else this.#pluginLog('debug', `${m.fd === 1 ? 'stdout' : 'stderr'}: ${text.replace(/\n$/, '')}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #budgeted(n: number): boolean {
+    this.#logBytes += n;
+    if (this.#logBytes <= this.#policy.logMaxBytes) return true;
+    if (!this.#logCapped) {
+      this.#logCapped = true;
+      this.#log.warn(
+        `${this.#name}: log output over ${this.#policy.logMaxBytes} bytes in one call; the rest is dropped`,
+      );
+    }
+    return false;
+  }
+
+  #pluginLog(level: 'trace' | 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    if (!this.#log.enabled(level) || !this.#budgeted(message.length)) return;
+    this.#log[level](`${this.#name}: ${message}`);
+  }
+
+  #workerFault(err: Error): PluginError {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new PluginError('memory-limit', 'the plugin exhausted the host memory given to its worker');
+    }
+    return new PluginError('host-error', `the plugin worker failed: ${err.message}`);
+  }
+
+  #kill(e: PluginError): void {
+    if (!this.#dead) this.#dead = e;
+    this.#failAll(e);
+    void this.#worker.terminate();
+  }
+
+  #failAll(e: PluginError): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(e);
+      this.#pending.delete(id);
+    }
+  }
+
+  /** Performs http_request for the worker: only granted hosts, no redirect to another host, bounded body. */
+  #serveHttp(port: import('node:worker_threads').MessagePort, flag: Int32Array): void {
+    port.on('message', async (req: HttpRequest) => {
+      let reply: HttpResponse;
+      try {
+        const res = await got(req.url, {
+          method: req.method as never,
+          headers: req.headers,
+          body: req.body ? Buffer.from(req.body) : undefined,
+          throwHttpErrors: false,
+          followRedirect: true,
+          retry: { limit: 0 },
+          timeout: { request: this.#policy.timeoutMs },
+          responseType: 'buffer',
+          hooks: {
+            beforeRedirect: [
+              (opts) => {
+                const host = (opts.url as URL).hostname;
+                if (!hostAllowed(host, this.#policy.allowedHosts))
+                  throw new Error(`redirect to ungranted host ${host}`);
+              },
+            ],
+          },
+        });
+        if (res.rawBody.length > this.#policy.httpMaxBytes) throw new Error('response body over the http size limit');
+        reply = {
+          status: res.statusCode,
+          headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+          body: new Uint8Array(res.rawBody),
+        };
+      } catch (err) {
+        reply = { error: (err as Error).message };
+      }
+      port.postMessage(reply);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    });
+    port.unref();
+  }
+}

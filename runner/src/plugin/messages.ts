@@ -1,0 +1,39 @@
+/** Messages between the sandbox host (main thread) and a plugin worker. Both sides import only these types. */
+import type { PluginFaultKind } from '../errors.js';
+import type { SandboxPolicy } from './policy.js';
+
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  policy: SandboxPolicy;
+  /** The host answers http_request calls on this port; the worker blocks on `httpSignal` meanwhile. */
+  httpPort: MessagePort | import('node:worker_threads').MessagePort;
+  httpSignal: SharedArrayBuffer;
+}
+
+export type ToWorker = { type: 'call'; id: number; fn: string; input: Uint8Array };
+
+export type FromWorker =
+  | { type: 'ready'; exports: string[] }
+  | { type: 'init-error'; kind: PluginFaultKind; message: string }
+  | { type: 'result'; id: number; output: Uint8Array }
+  | { type: 'error'; id: number; kind: PluginFaultKind; message: string }
+  | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'stdio'; fd: 1 | 2; bytes: Uint8Array };
+
+export interface HttpRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+export type HttpResponse = { status: number; headers: Record<string, string>; body: Uint8Array } | { error: string };
+
+/** Export names the worker hides from users: the host's own entry points. */
+export const INTERNAL_EXPORTS = new Set([
+  'memory',
+  'wasmci_input_reserve',
+  'wasmci__initialize',
+  '__data_end',
+  '__heap_base',
+]);

@@ -1,0 +1,204 @@
+/**
+ * Runs inside a worker thread: one Extism plugin instance, driven by messages from plugin/host.ts.
+ * Being in a worker is what lets the host stop a runaway plugin (worker.terminate) and bound its JS heap.
+ * The Extism SDK runs in foreground mode here so wasmci's WASI layer can reach the module's memory.
+ */
+import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
+import createPlugin, { type CallContext } from '@extism/extism';
+import type { PluginFaultKind } from '../errors.js';
+import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
+import { INTERNAL_EXPORTS } from './messages.js';
+import { hostAllowed } from './policy.js';
+import { RENAMED_EXPORTS, WASI_NAMESPACE, WASM_PAGE } from './wasm-binary.js';
+import { WasiExit, WasiLayer } from './wasi.js';
+
+class HostDenied extends Error {}
+
+const init = workerData as WorkerInit;
+const { policy } = init;
+const port = parentPort as NonNullable<typeof parentPort>;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let stderrTail = '';
+const wasi = new WasiLayer({
+  mounts: policy.mounts,
+  onOutput(fd, bytes) {
+    if (fd === 2) stderrTail = (stderrTail + new TextDecoder().decode(bytes)).slice(-4096);
+    post({ type: 'stdio', fd, bytes }, [bytes.buffer as ArrayBuffer]);
+  },
+});
+
+const logAt = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: unknown) =>
+  post({ type: 'log', level, message: String(message) });
+const logger = {
+  trace: logAt('trace'),
+  debug: logAt('debug'),
+  info: logAt('info'),
+  warn: logAt('warn'),
+  error: logAt('error'),
+  log: logAt('info'),
+} as unknown as Console;
+
+let lastStatus = 0;
+const httpFlag = new Int32Array(init.httpSignal);
+
+/** Extism's http_request, but checked against the grant and performed by the host thread. */
+function httpRequest(ctx: CallContext, reqAddr: bigint, bodyAddr: bigint): bigint {
+  lastStatus = 0;
+  const req = ctx.read(reqAddr)?.json() as
+    | { url?: string; method?: string; headers?: Record<string, string> }
+    | undefined;
+  if (!req?.url) throw new HostDenied('http_request called without a url');
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    throw new HostDenied(`http_request: invalid url`);
+  }
+  if (!hostAllowed(url.hostname, policy.allowedHosts)) {
+    throw new HostDenied(
+      `the plugin tried to reach ${url.hostname}, which it was not granted (grant it with --allow-host ${url.hostname})`,
+    );
+  }
+  const method = (req.method ?? 'GET').toUpperCase();
+  const body =
+    bodyAddr !== 0n && method !== 'GET' && method !== 'HEAD' ? ctx.read(bodyAddr)?.bytes().slice() : undefined;
+  Atomics.store(httpFlag, 0, 0);
+  init.httpPort.postMessage({ url: url.href, method, headers: req.headers ?? {}, body });
+  const waited = Atomics.wait(httpFlag, 0, 0, policy.timeoutMs);
+  const reply = receiveMessageOnPort(init.httpPort as import('node:worker_threads').MessagePort)?.message as
+    | HttpResponse
+    | undefined;
+  if (waited === 'timed-out' || !reply) throw new HostDenied(`http request to ${url.hostname} timed out`);
+  if ('error' in reply) {
+    logger.error(`http request to ${url.hostname} failed: ${reply.error}`);
+    return 0n;
+  }
+  lastStatus = reply.status;
+  return ctx.store(reply.body);
+}
+
+function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind: PluginFaultKind; message: string } {
+  const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
+  const withTail = (m: string) => (tail ? `${m} (plugin stderr: ${tail})` : m);
+  if (err instanceof WasiExit) return { kind: 'exited', message: `the plugin exited with code ${err.code}` };
+  if (err instanceof HostDenied) return { kind: 'host-error', message: err.message };
+  const msg = (err as Error)?.message ?? String(err);
+  const nearCap = memory ? memory.buffer.byteLength + 2 * WASM_PAGE >= policy.memoryMaxBytes : false;
+  if (
+    /memory allocation of \d+ bytes failed/.test(stderrTail) ||
+    (err instanceof WebAssembly.RuntimeError && nearCap)
+  ) {
+    return {
+      kind: 'memory-limit',
+      message: withTail(`the plugin ran out of memory at the ${policy.memoryMaxBytes / 1048576} MiB limit`),
+    };
+  }
+  if (err instanceof RangeError && /allocation failed|out of memory/i.test(msg)) {
+    return { kind: 'memory-limit', message: `the plugin exceeded the memory limit (${msg})` };
+  }
+  if (err instanceof RangeError && /call stack/i.test(msg)) {
+    return { kind: 'trap', message: withTail('the plugin overflowed its stack') };
+  }
+  if (err instanceof WebAssembly.RuntimeError) return { kind: 'trap', message: withTail(`the plugin trapped: ${msg}`) };
+  const originated = /^Plugin-originated error: ([\s\S]*)$/.exec(msg);
+  if (originated)
+    return { kind: 'plugin-error', message: (originated[1] as string).trim() || 'the plugin reported an error' };
+  if (/memory limit exceeded/.test(msg))
+    return { kind: 'memory-limit', message: `the plugin exceeded the memory limit (${msg})` };
+  return { kind: 'host-error', message: msg };
+}
+
+async function main(): Promise<void> {
+  let memory: WebAssembly.Memory | undefined;
+  let plugin: Awaited<ReturnType<typeof createPlugin>>;
+  let exportsObj: WebAssembly.Exports;
+  try {
+    plugin = await createPlugin(
+      { wasm: [{ module: init.module }] },
+      {
+        useWasi: false,
+        runInWorker: false,
+        logger,
+        logLevel: policy.logLevel,
+        config: policy.config,
+        memory: { maxPages: Math.ceil(policy.memoryMaxBytes / WASM_PAGE), maxHttpResponseBytes: policy.httpMaxBytes },
+        functions: {
+          [WASI_NAMESPACE]: wasi.imports as never,
+          'extism:host/env': {
+            http_request: httpRequest,
+            http_status_code: () => lastStatus,
+            http_headers: () => 0n,
+          },
+        },
+      },
+    );
+    const instance = await plugin.getInstance();
+    exportsObj = instance.exports;
+    memory = exportsObj.memory instanceof WebAssembly.Memory ? exportsObj.memory : undefined;
+    if (memory) wasi.setMemory(memory);
+    const initFn = exportsObj[RENAMED_EXPORTS._initialize as string];
+    if (typeof initFn === 'function') initFn();
+  } catch (err) {
+    const c = classify(err, memory);
+    const linkError = err instanceof WebAssembly.LinkError || /cannot resolve import/.test(c.message);
+    post({
+      type: 'init-error',
+      kind: linkError ? 'invalid-wasm' : c.kind,
+      message: linkError ? `the plugin needs a host import wasmci does not provide: ${c.message}` : c.message,
+    });
+    return;
+  }
+  const callable = Object.entries(exportsObj)
+    .filter(([n, v]) => typeof v === 'function' && !INTERNAL_EXPORTS.has(n))
+    .map(([n]) => (n === RENAMED_EXPORTS._start ? '_start' : n));
+  post({ type: 'ready', exports: callable });
+
+  const reserve = exportsObj.wasmci_input_reserve;
+  port.on('message', async (m: ToWorker) => {
+    if (m.type !== 'call') return;
+    const fn = m.fn === '_start' ? (RENAMED_EXPORTS._start as string) : m.fn;
+    if (typeof exportsObj[fn] !== 'function' || INTERNAL_EXPORTS.has(fn)) {
+      post({
+        type: 'error',
+        id: m.id,
+        kind: 'missing-export',
+        message: `the plugin has no function "${m.fn}"; it exports: ${callable.join(', ') || '(nothing callable)'}`,
+      });
+      return;
+    }
+    stderrTail = '';
+    try {
+      // Fast path: copy the input straight into linear memory instead of 8 bytes per host call.
+      if (typeof reserve === 'function' && memory && m.input.length > 0) {
+        const ptr = Number(reserve(BigInt(m.input.length)));
+        if (ptr > 0) {
+          if (ptr + m.input.length > memory.buffer.byteLength)
+            throw new HostDenied('wasmci_input_reserve returned an out-of-bounds pointer');
+          new Uint8Array(memory.buffer, ptr, m.input.length).set(m.input);
+        }
+      }
+      const out = await plugin.call(fn, m.input);
+      const bytes = out ? out.bytes() : new Uint8Array(0);
+      if (bytes.length > policy.outputMaxBytes) {
+        post({
+          type: 'error',
+          id: m.id,
+          kind: 'output-limit',
+          message: `the plugin returned ${bytes.length} bytes, over the ${policy.outputMaxBytes} byte output limit`,
+        });
+        return;
+      }
+      const copy = bytes.slice();
+      post({ type: 'result', id: m.id, output: copy }, [copy.buffer]);
+    } catch (err) {
+      if (err instanceof WasiExit && err.code === 0) {
+        post({ type: 'result', id: m.id, output: new Uint8Array(0) });
+        return;
+      }
+      post({ type: 'error', id: m.id, ...classify(err, memory) });
+    }
+  });
+}
+
+void main();

@@ -1,0 +1,80 @@
+/**
+ * The findings model shared by scan (producer) and report (consumer).
+ * Plugin output is validated into these types at the edge (scan/protocol.ts); nothing downstream re-checks it.
+ */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Severity rank: higher is worse. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.length - SEVERITIES.indexOf(s);
+}
+
+/** One rule as a plugin's `describe` lists it. */
+export interface RuleInfo {
+  id: string;
+  description: string;
+  severity: Severity;
+  tags: string[];
+}
+
+/** What a plugin's `describe` export returns. */
+export interface PluginDescription {
+  name: string;
+  version: string;
+  kind: 'scan' | 'call';
+  protocol: number;
+  rules: RuleInfo[];
+}
+
+export interface CommitInfo {
+  sha: string;
+  author?: string;
+  email?: string;
+  date?: string;
+  message?: string;
+}
+
+/** A finding after the runner has enriched it. `secret` is the full value; reporters redact unless told not to. */
+export interface Finding {
+  ruleId: string;
+  description: string;
+  severity: Severity;
+  path: string;
+  startLine: number;
+  endLine: number;
+  startColumn: number;
+  endColumn: number;
+  secret: string;
+  match: string;
+  entropy?: number;
+  tags: string[];
+  /** sha256 hex of the secret: lets baselines and ignore files work without storing the secret. */
+  secretHash: string;
+  /** Stable id: derived from path, rule and secret hash, not the line, so it survives moves and rebases. */
+  fingerprint: string;
+  commit?: CommitInfo;
+  /** Which plugin found it (a scan may run several). */
+  plugin: { name: string; version: string };
+}
+
+export interface SkippedFile {
+  path: string;
+  reason: 'binary' | 'too-large' | 'symlink' | 'unreadable' | 'excluded' | 'vanished';
+  detail?: string;
+}
+
+export interface ScanError {
+  path?: string;
+  message: string;
+}
+
+export interface ScanResult {
+  tool: { name: 'wasmci'; version: string };
+  plugin: PluginDescription;
+  target: { root: string; mode: 'files' | 'diff' | 'history'; base?: string; range?: string };
+  findings: Finding[];
+  skipped: SkippedFile[];
+  errors: ScanError[];
+  stats: { files: number; bytes: number; durationMs: number; startedAt: string; finishedAt: string };
+}
