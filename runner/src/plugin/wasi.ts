@@ -177,6 +177,7 @@ export class WasiLayer {
     const joined = path.posix.normalize(path.posix.join(rel.split(path.sep).join('/'), guestPath));
     if (joined === '..' || joined.startsWith('../')) throw new ErrnoError(E.NOTCAPABLE);
     const host = path.join(dir.mount.host, joined);
+    if (joined === '.') return { host: dir.mount.host, mount: dir.mount };
     // Physical check: the real path of the parent (and of the target, when following) must stay in the mount.
     const parent = path.dirname(host);
     let realParent: string;

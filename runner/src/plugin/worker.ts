@@ -84,7 +84,9 @@ function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind:
   if (err instanceof WasiExit) return { kind: 'exited', message: `the plugin exited with code ${err.code}` };
   if (err instanceof HostDenied) return { kind: 'host-error', message: err.message };
   const msg = (err as Error)?.message ?? String(err);
-  const nearCap = memory ? memory.buffer.byteLength + 2 * WASM_PAGE >= policy.memoryMaxBytes : false;
+  // A failed memory.grow is invisible to the host; a trap with memory this close to the cap is almost surely one.
+  const slack = Math.max(2 * WASM_PAGE, policy.memoryMaxBytes / 10);
+  const nearCap = memory ? memory.buffer.byteLength + slack >= policy.memoryMaxBytes : false;
   if (
     /memory allocation of \d+ bytes failed/.test(stderrTail) ||
     (err instanceof WebAssembly.RuntimeError && nearCap)

@@ -1,0 +1,337 @@
+//! Rule data model: the TOML rule file format (built-in and custom rules), gitleaks config
+//! conversion, and compilation into `Rule`s.
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+pub const BUILTIN_RULES: &str = include_str!("../rules/rules.toml");
+
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct AllowSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub commits: Vec<String>,
+    #[serde(default, alias = "regexTarget")]
+    pub regex_target: Option<String>,
+    #[serde(default)]
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct RuleSpec {
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub regex: Option<String>,
+    #[serde(default, alias = "secretGroup")]
+    pub secret_group: Option<usize>,
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    #[serde(default)]
+    pub validator: Option<String>,
+    #[serde(default)]
+    pub precheck: Option<String>,
+    #[serde(default)]
+    pub confidence: Option<String>,
+    #[serde(default)]
+    pub multiline: Option<bool>,
+    #[serde(default)]
+    pub before: Option<usize>,
+    #[serde(default)]
+    pub after: Option<usize>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub placeholders: Option<bool>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub allowlist: Option<AllowSpec>,
+    #[serde(default)]
+    pub allowlists: Vec<AllowSpec>,
+    /// Example templates that must be detected (tests only).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Example templates that must not be detected by this rule (tests only).
+    #[serde(default)]
+    pub negatives: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RuleFile {
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub allowlist: Option<AllowSpec>,
+    #[serde(default)]
+    pub allowlists: Vec<AllowSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Secret,
+    Match,
+    Line,
+}
+
+#[derive(Debug)]
+pub struct Allow {
+    pub regexes: Vec<Regex>,
+    pub paths: Vec<Regex>,
+    pub stopwords: Vec<Vec<u8>>, // lower-cased
+    pub commits: Vec<String>,
+    pub target: Target,
+    pub and: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validator {
+    None,
+    /// GitHub-style `prefix_` + 30 random + 6 base62 CRC32.
+    Base62Crc32,
+    Jwt,
+    Pem,
+    Generic,
+    UrlPassword,
+    BasicAuth,
+    Bech32,
+    AwsSecret,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precheck {
+    None,
+    /// The keyword must be followed (after an optional quote and spaces) by an assignment operator.
+    Assignment,
+    /// The keyword (`://`) must be followed by `user:pass@` before the end of the authority.
+    Userinfo,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub severity: String,
+    pub tags: Vec<String>,
+    pub keywords: Vec<String>,
+    pub regex: Option<Regex>,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub validator: Validator,
+    pub precheck: Precheck,
+    pub confidence: &'static str,
+    pub multiline: bool,
+    pub before: usize,
+    pub after: usize,
+    pub path: Option<Regex>,
+    pub placeholders: bool,
+    pub priority: i32,
+    pub allow: Vec<Allow>,
+    pub generic: bool,
+    pub builtin: bool,
+    pub examples: Vec<String>,
+    pub negatives: Vec<String>,
+}
+
+pub fn normalize_severity(s: &str) -> Option<&'static str> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "critical" | "blocker" => "critical",
+        "high" | "major" | "error" => "high",
+        "medium" | "moderate" | "warning" => "medium",
+        "low" | "minor" => "low",
+        "info" | "information" | "informational" | "note" | "unknown" => "info",
+        _ => return None,
+    })
+}
+
+/// Go's RE2 accepts `\` before any punctuation; regex-syntax 0.6 only before meta characters.
+/// Drop the backslash in front of other punctuation so gitleaks patterns compile here.
+pub fn normalize_go_regex(re: &str) -> String {
+    let mut out = String::with_capacity(re.len());
+    let mut chars = re.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(n) => {
+                    let meta = "\\.+*?()|[]{}^$#&-~".contains(n);
+                    if n.is_ascii_punctuation() && !meta {
+                        out.push(n);
+                    } else {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn compile(id: &str, what: &str, re: &str, builtin: bool) -> Result<Regex, String> {
+    let src = if builtin { format!("(?-u){}", re) } else { normalize_go_regex(re) };
+    RegexBuilder::new(&src)
+        .size_limit(32 << 20)
+        .dfa_size_limit(4 << 20)
+        .build()
+        .map_err(|e| format!("rule '{}': invalid {} regex '{}': {}", id, what, re, e))
+}
+
+pub fn compile_allow(id: &str, a: &AllowSpec, builtin: bool) -> Result<Allow, String> {
+    let mut regexes = Vec::new();
+    for r in &a.regexes {
+        regexes.push(compile(id, "allowlist", r, builtin)?);
+    }
+    let mut paths = Vec::new();
+    for r in &a.paths {
+        paths.push(compile(id, "allowlist path", r, false)?);
+    }
+    let target = match a.regex_target.as_deref().map(|s| s.to_ascii_lowercase()) {
+        None => Target::Secret,
+        Some(ref s) if s == "secret" => Target::Secret,
+        Some(ref s) if s == "match" => Target::Match,
+        Some(ref s) if s == "line" => Target::Line,
+        Some(s) => return Err(format!("rule '{}': unknown allowlist regexTarget '{}'", id, s)),
+    };
+    let and = matches!(a.condition.as_deref().map(|s| s.to_ascii_uppercase()), Some(ref s) if s == "AND");
+    Ok(Allow {
+        regexes,
+        paths,
+        stopwords: a.stopwords.iter().filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase().into_bytes()).collect(),
+        commits: a.commits.clone(),
+        target,
+        and,
+    })
+}
+
+pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
+    let id = spec.id.trim().to_string();
+    if id.is_empty() {
+        return Err("a rule has an empty id".to_string());
+    }
+    let regex = match &spec.regex {
+        Some(r) if !r.is_empty() => Some(compile(&id, "", r, builtin)?),
+        _ => None,
+    };
+    let path = match &spec.path {
+        Some(p) if !p.is_empty() => Some(compile(&id, "path", p, false)?),
+        _ => None,
+    };
+    if regex.is_none() && path.is_none() {
+        return Err(format!("rule '{}': needs a regex or a path", id));
+    }
+    let severity = match &spec.severity {
+        Some(s) => normalize_severity(s)
+            .ok_or_else(|| format!("rule '{}': unknown severity '{}' (critical|high|medium|low|info)", id, s))?,
+        None => "high",
+    };
+    let validator = match spec.validator.as_deref() {
+        None | Some("") | Some("none") => Validator::None,
+        Some("base62-crc32") | Some("github-crc32") | Some("npm-crc32") => Validator::Base62Crc32,
+        Some("jwt") => Validator::Jwt,
+        Some("pem") => Validator::Pem,
+        Some("generic") => Validator::Generic,
+        Some("url-password") => Validator::UrlPassword,
+        Some("basic-auth") => Validator::BasicAuth,
+        Some("bech32") => Validator::Bech32,
+        Some("aws-secret") => Validator::AwsSecret,
+        Some(v) => return Err(format!("rule '{}': unknown validator '{}'", id, v)),
+    };
+    let precheck = match spec.precheck.as_deref() {
+        None | Some("") | Some("none") => Precheck::None,
+        Some("assignment") => Precheck::Assignment,
+        Some("userinfo") => Precheck::Userinfo,
+        Some(v) => return Err(format!("rule '{}': unknown precheck '{}'", id, v)),
+    };
+    let generic = spec.tags.iter().any(|t| t == "generic");
+    let confidence = match spec.confidence.as_deref() {
+        Some("high") => "high",
+        Some("low") => "low",
+        Some("medium") => "medium",
+        Some(c) => return Err(format!("rule '{}': unknown confidence '{}'", id, c)),
+        None => {
+            if generic {
+                "low"
+            } else {
+                "medium"
+            }
+        }
+    };
+    let mut allow = Vec::new();
+    if let Some(a) = &spec.allowlist {
+        allow.push(compile_allow(&id, a, builtin)?);
+    }
+    for a in &spec.allowlists {
+        allow.push(compile_allow(&id, a, builtin)?);
+    }
+    let multiline = spec.multiline.unwrap_or(false);
+    let keywords: Vec<String> =
+        spec.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
+    Ok(Rule {
+        description: spec.description.clone().unwrap_or_else(|| id.clone()),
+        severity: severity.to_string(),
+        tags: spec.tags.clone(),
+        keywords,
+        regex,
+        secret_group: spec.secret_group,
+        entropy: spec.entropy.filter(|e| *e > 0.0),
+        validator,
+        precheck,
+        confidence,
+        multiline,
+        before: spec.before.unwrap_or(if builtin { 96 } else { 256 }),
+        after: spec.after.unwrap_or(if multiline { 16384 } else if builtin { 320 } else { 1024 }),
+        path,
+        placeholders: spec.placeholders.unwrap_or(true),
+        priority: spec.priority.unwrap_or(if generic { 10 } else { 50 }),
+        allow,
+        generic,
+        builtin,
+        examples: spec.examples.clone(),
+        negatives: spec.negatives.clone(),
+        id,
+    })
+}
+
+/// Parses a rule file: TOML (our format or gitleaks'), or JSON (`{"rules":[...]}` or `[...]`).
+pub fn parse_rule_file(text: &str) -> Result<RuleFile, String> {
+    let t = text.trim_start();
+    if t.starts_with('{') {
+        return serde_json::from_str::<RuleFile>(t).map_err(|e| format!("invalid rules JSON: {}", e));
+    }
+    if t.starts_with('[') && !t.starts_with("[[") && !t.starts_with("[allowlist") && !t.starts_with("[extend") {
+        if let Ok(rules) = serde_json::from_str::<Vec<RuleSpec>>(t) {
+            return Ok(RuleFile { rules, ..Default::default() });
+        }
+    }
+    toml::from_str::<RuleFile>(text).map_err(|e| format!("invalid rules TOML: {}", e))
+}
+
+pub fn load_builtin() -> Result<(Vec<Rule>, Vec<Allow>), String> {
+    let file = parse_rule_file(BUILTIN_RULES)?;
+    let mut rules = Vec::with_capacity(file.rules.len());
+    for spec in &file.rules {
+        rules.push(compile_rule(spec, true)?);
+    }
+    let mut allows = Vec::new();
+    if let Some(a) = &file.allowlist {
+        allows.push(compile_allow("global", a, true)?);
+    }
+    Ok((rules, allows))
+}
