@@ -1,0 +1,720 @@
+//! The scanning engine: keyword pre-filter, per-rule windows, regex matching, validation,
+//! base64 decoding, de-duplication and line/column computation.
+
+use crate::ac::{Hit, Keywords};
+use crate::rules::{Allow, Precheck, Rule, Target, Validator};
+use crate::util::{base64_decode, char_count, shannon_entropy};
+use crate::validate::{self, Ctx};
+use regex::bytes::{Captures, Regex};
+use serde::Serialize;
+
+/// Files whose content triggers base64 decoding of `key: value` pairs.
+const DECODE_KEYWORDS: &[&str] = &[
+    "kind: secret",
+    "kind: \"secret\"",
+    "kind: 'secret'",
+    "\"kind\": \"secret\"",
+    "\"kind\":\"secret\"",
+    ".dockerconfigjson",
+    ".dockercfg",
+];
+const MAX_DECODE_DEPTH: u8 = 2;
+/// Cap on bytes decoded per file (bounded work on hostile input).
+const MAX_DECODE_BYTES: usize = 1 << 20;
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule_id: String,
+    pub description: String,
+    pub severity: String,
+    pub path: String,
+    pub start_line: usize,
+    pub end_line: usize,
+    pub start_column: usize,
+    pub end_column: usize,
+    pub secret: String,
+    #[serde(rename = "match")]
+    pub matched: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entropy: Option<f64>,
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Cand {
+    rule: u32,
+    /// Location (absolute offsets in the top-level buffer) reported for the finding.
+    loc: (usize, usize),
+    secret: Vec<u8>,
+    matched: Vec<u8>,
+    entropy: f64,
+    conf: &'static str,
+    priority: i32,
+    decoded: bool,
+}
+
+pub struct FileRef<'a> {
+    pub path: &'a str,
+    pub commit: Option<&'a str>,
+    pub start: usize,
+    pub end: usize,
+}
+
+pub struct Engine {
+    pub rules: Vec<Rule>,
+    pub allow: Vec<Allow>,
+    kw: Keywords,
+    kw_rules: Vec<Vec<u32>>,
+    nokw_rules: Vec<u32>,
+    path_rules: Vec<u32>,
+    decode_base: usize,
+    decode_re: Regex,
+}
+
+struct Scratch {
+    last_win: Vec<u32>,
+    windows: Vec<(u32, usize, usize)>,
+    path_ok: Vec<u8>, // 0 unknown, 1 yes, 2 no
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~' | b'%')
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Rule>, allow: Vec<Allow>) -> Engine {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut kw_rules: Vec<Vec<u32>> = Vec::new();
+        let mut nokw_rules = Vec::new();
+        let mut path_rules = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.regex.is_none() {
+                path_rules.push(i as u32);
+                continue;
+            }
+            if r.keywords.is_empty() {
+                nokw_rules.push(i as u32);
+                continue;
+            }
+            for k in &r.keywords {
+                let pid = match patterns.iter().position(|p| p == k) {
+                    Some(p) => p,
+                    None => {
+                        patterns.push(k.clone());
+                        kw_rules.push(Vec::new());
+                        patterns.len() - 1
+                    }
+                };
+                if !kw_rules[pid].contains(&(i as u32)) {
+                    kw_rules[pid].push(i as u32);
+                }
+            }
+        }
+        let decode_base = patterns.len();
+        for k in DECODE_KEYWORDS {
+            patterns.push(k.to_string());
+            kw_rules.push(Vec::new());
+        }
+        let kw = Keywords::new(&patterns);
+        let decode_re = Regex::new(
+            r#"(?-u)["']?([A-Za-z0-9_.\-]{1,128})["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9+/]{12,}={0,2})(?:["']|[ \t]*(?:\r?\n|,|\}|$))"#,
+        )
+        .expect("decode regex");
+        Engine { rules, allow, kw, kw_rules, nokw_rules, path_rules, decode_base, decode_re }
+    }
+
+    fn scratch(&self) -> Scratch {
+        Scratch { last_win: vec![0; self.rules.len()], windows: Vec::new(), path_ok: vec![0; self.rules.len()] }
+    }
+
+    /// Scans a batch buffer holding the given files back to back.
+    pub fn scan(&self, buf: &[u8], files: &[FileRef]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if files.is_empty() {
+            return out;
+        }
+        let mut scratch = self.scratch();
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut cur = 0usize;
+        // skip leading empty files lazily in the flush loop
+        let first_start = files[0].start;
+        let last_end = files.iter().map(|f| f.end).max().unwrap_or(0).min(buf.len());
+        let region = &buf[first_start.min(last_end)..last_end];
+        let base = first_start.min(last_end);
+        self.kw.for_each(region, |mut h| {
+            h.start += base;
+            h.end += base;
+            while cur < files.len() && h.start >= files[cur].end {
+                self.flush_file(buf, &files[cur], &hits, &mut scratch, &mut out);
+                hits.clear();
+                cur += 1;
+            }
+            if cur < files.len() && h.start >= files[cur].start && h.end <= files[cur].end {
+                hits.push(h);
+            }
+        });
+        while cur < files.len() {
+            self.flush_file(buf, &files[cur], &hits, &mut scratch, &mut out);
+            hits.clear();
+            cur += 1;
+        }
+        out
+    }
+
+    /// Scans a single file's content.
+    pub fn scan_file(&self, path: &str, data: &[u8]) -> Vec<Finding> {
+        self.scan(data, &[FileRef { path, commit: None, start: 0, end: data.len() }])
+    }
+
+    fn flush_file(&self, buf: &[u8], f: &FileRef, hits: &[Hit], scratch: &mut Scratch, out: &mut Vec<Finding>) {
+        if f.end > buf.len() || f.start > f.end {
+            return;
+        }
+        let ctx = validate::path_context(f.path);
+        let mut cands = Vec::new();
+        self.scan_region(buf, f.start, f.end, f.path, ctx, hits, scratch, 0, &mut cands);
+        for &r in &self.path_rules {
+            let rule = &self.rules[r as usize];
+            if let Some(p) = &rule.path {
+                if p.is_match(f.path.as_bytes()) && !self.allowed(rule, f.path, b"", b"", b"", f.commit) {
+                    cands.push(Cand {
+                        rule: r,
+                        loc: (f.start, f.start),
+                        secret: Vec::new(),
+                        matched: f.path.as_bytes().to_vec(),
+                        entropy: 0.0,
+                        conf: rule.confidence,
+                        priority: rule.priority,
+                        decoded: false,
+                    });
+                }
+            }
+        }
+        if cands.is_empty() {
+            return;
+        }
+        if let Some(c) = f.commit {
+            cands.retain(|cd| !self.rules[cd.rule as usize].allow.iter().any(|a| a.commits.iter().any(|x| x == c)));
+        }
+        let kept = dedupe(cands);
+        self.emit(buf, f, kept, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_region(
+        &self,
+        buf: &[u8],
+        fs: usize,
+        fe: usize,
+        path: &str,
+        ctx: Ctx,
+        hits: &[Hit],
+        scratch: &mut Scratch,
+        depth: u8,
+        cands: &mut Vec<Cand>,
+    ) {
+        let mut decode = false;
+        scratch.windows.clear();
+        for x in scratch.last_win.iter_mut() {
+            *x = 0;
+        }
+        for x in scratch.path_ok.iter_mut() {
+            *x = 0;
+        }
+        for h in hits {
+            if h.pattern >= self.decode_base {
+                decode = true;
+                continue;
+            }
+            for &r in &self.kw_rules[h.pattern] {
+                let rule = &self.rules[r as usize];
+                match rule.precheck {
+                    Precheck::None => {}
+                    Precheck::Assignment => {
+                        if !precheck_assignment(buf, h.start, h.end, fe) {
+                            continue;
+                        }
+                    }
+                    Precheck::Userinfo => {
+                        if !precheck_userinfo(buf, h.end, fe) {
+                            continue;
+                        }
+                    }
+                }
+                if let Some(p) = &rule.path {
+                    let st = &mut scratch.path_ok[r as usize];
+                    if *st == 0 {
+                        *st = if p.is_match(path.as_bytes()) { 1 } else { 2 };
+                    }
+                    if *st == 2 {
+                        continue;
+                    }
+                }
+                let (ws, we) = window(rule, buf, fs, fe, h.start, h.end);
+                let lw = scratch.last_win[r as usize];
+                if lw > 0 {
+                    let w = &mut scratch.windows[lw as usize - 1];
+                    if ws <= w.2 {
+                        w.1 = w.1.min(ws);
+                        w.2 = w.2.max(we);
+                        continue;
+                    }
+                }
+                scratch.windows.push((r, ws, we));
+                scratch.last_win[r as usize] = scratch.windows.len() as u32;
+            }
+        }
+        let windows = std::mem::take(&mut scratch.windows);
+        for &(r, ws, we) in &windows {
+            let rule = &self.rules[r as usize];
+            if let Some(re) = &rule.regex {
+                for caps in re.captures_iter(&buf[ws..we]) {
+                    if let Some(c) = self.candidate(r, buf, fs, fe, ws, we, &caps, path, ctx) {
+                        cands.push(c);
+                    }
+                }
+            }
+        }
+        scratch.windows = windows;
+        for &r in &self.nokw_rules {
+            let rule = &self.rules[r as usize];
+            if let Some(p) = &rule.path {
+                if !p.is_match(path.as_bytes()) {
+                    continue;
+                }
+            }
+            if let Some(re) = &rule.regex {
+                for caps in re.captures_iter(&buf[fs..fe]) {
+                    if let Some(c) = self.candidate(r, buf, fs, fe, fs, fe, &caps, path, ctx) {
+                        cands.push(c);
+                    }
+                }
+            }
+        }
+        if decode && depth < MAX_DECODE_DEPTH {
+            self.decode_pass(buf, fs, fe, path, depth, cands);
+        }
+    }
+
+    fn decode_pass(&self, buf: &[u8], fs: usize, fe: usize, path: &str, depth: u8, cands: &mut Vec<Cand>) {
+        let mut budget = MAX_DECODE_BYTES;
+        let region = &buf[fs..fe];
+        for caps in self.decode_re.captures_iter(region) {
+            let (k, v) = match (caps.get(1), caps.get(2)) {
+                (Some(k), Some(v)) => (k, v),
+                _ => continue,
+            };
+            if v.len() > budget {
+                break;
+            }
+            budget -= v.len();
+            let dec = match base64_decode(v.as_bytes()) {
+                Some(d) if !d.is_empty() => d,
+                _ => continue,
+            };
+            if std::str::from_utf8(&dec).is_err()
+                || dec.iter().any(|&b| b < 0x20 && b != b'\n' && b != b'\r' && b != b'\t')
+            {
+                continue;
+            }
+            // Give the decoded value its key as context: "password: <decoded>".
+            let mut virt = Vec::with_capacity(k.as_bytes().len() + dec.len() + 3);
+            virt.extend_from_slice(k.as_bytes());
+            virt.extend_from_slice(b": ");
+            let value_at = virt.len();
+            virt.extend_from_slice(&dec);
+            virt.push(b'\n');
+            let hits = self.kw.find_all(&virt);
+            let mut sub = Vec::new();
+            let mut scratch = self.scratch();
+            self.scan_region(&virt, 0, virt.len(), path, Ctx::Config, &hits, &mut scratch, depth + 1, &mut sub);
+            let loc = (fs + v.start(), fs + v.end());
+            for mut c in sub {
+                // findings must touch the decoded value, not only the synthesized key
+                if c.matched.len() < virt.len() - value_at && c.secret.is_empty() {
+                    continue;
+                }
+                c.loc = loc;
+                c.decoded = true;
+                c.priority += 1;
+                cands.push(c);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &self,
+        r: u32,
+        buf: &[u8],
+        fs: usize,
+        fe: usize,
+        ws: usize,
+        we: usize,
+        caps: &Captures,
+        path: &str,
+        ctx: Ctx,
+    ) -> Option<Cand> {
+        let rule = &self.rules[r as usize];
+        let m = caps.get(0)?;
+        let (ms, me) = (ws + m.start(), ws + m.end());
+        // A match cut by the window edge (inside a longer token) is not trustworthy.
+        if ms == ws && ws > fs && buf[ws - 1] != b'\n' && is_token_byte(buf[ws - 1]) && is_token_byte(buf[ws]) {
+            return None;
+        }
+        if me == we && we < fe && buf[we] != b'\n' && is_token_byte(buf[we]) && me > ms && is_token_byte(buf[me - 1]) {
+            return None;
+        }
+        let g = match rule.secret_group {
+            Some(0) => Some(m),
+            Some(n) => caps.get(n).or_else(|| first_group(caps)),
+            None => caps.name("secret").or_else(|| first_group(caps)),
+        }
+        .unwrap_or(m);
+        if g.start() == g.end() {
+            return None;
+        }
+        let (s, e) = (ws + g.start(), ws + g.end());
+        let secret = &buf[s..e];
+        let matched = &buf[ms..me];
+        let entropy = shannon_entropy(secret);
+        if let Some(min) = rule.entropy {
+            if entropy < min {
+                return None;
+            }
+        }
+        if rule.placeholders && rule.validator != Validator::Pem && validate::is_placeholder(secret) {
+            return None;
+        }
+        if rule.validator != Validator::Pem && validate::looks_like_regex(secret, &buf[e..(e + 3).min(fe)]) {
+            return None;
+        }
+        let line = || {
+            let ls = memchr::memrchr(b'\n', &buf[fs..s]).map(|i| fs + i + 1).unwrap_or(fs);
+            let le = memchr::memchr(b'\n', &buf[e..fe]).map(|i| e + i).unwrap_or(fe);
+            &buf[ls..le]
+        };
+        if self.allowed_with(rule, path, secret, matched, &line, None) {
+            return None;
+        }
+        let mut conf = rule.confidence;
+        match rule.validator {
+            Validator::None => {}
+            Validator::Base62Crc32 => match validate::base62_checksum(secret) {
+                Some(true) => conf = "high",
+                Some(false) => conf = "low",
+                None => {}
+            },
+            Validator::Jwt => match validate::jwt_check(secret) {
+                Some(true) => {}
+                _ => return None,
+            },
+            Validator::Pem => {
+                if !validate::pem_check(secret) {
+                    return None;
+                }
+            }
+            Validator::UrlPassword => {
+                if !validate::url_password_check(secret, matched) {
+                    return None;
+                }
+            }
+            Validator::BasicAuth => {
+                if !validate::basic_auth_check(secret) {
+                    return None;
+                }
+            }
+            Validator::Bech32 => {
+                conf = if validate::bech32_check(secret) { "high" } else { "low" };
+            }
+            Validator::AwsSecret => {
+                if !validate::aws_secret_ok(secret) {
+                    return None;
+                }
+            }
+            Validator::Generic => {
+                let key = caps.name("key").map(|k| k.as_bytes()).unwrap_or(b"");
+                if !key.is_empty() && !validate::secret_key_name(key) {
+                    return None;
+                }
+                let quote = caps.name("q").map(|q| q.as_bytes()).unwrap_or(b"");
+                let quoted = !quote.is_empty();
+                if quoted {
+                    // the value must be the whole quoted string
+                    if e >= fe || buf[e] != quote[0] {
+                        return None;
+                    }
+                } else if e < fe && matches!(buf[e], b'(' | b'[' | b'.' | b'{') {
+                    return None;
+                }
+                let env_style = {
+                    let ks = caps.name("key").map(|k| ws + k.start()).unwrap_or(ms);
+                    let ls = memchr::memrchr(b'\n', &buf[fs..ks]).map(|i| fs + i + 1).unwrap_or(fs);
+                    let pre = &buf[ls..ks];
+                    let pre_ok = pre.iter().all(|b| *b == b' ' || *b == b'\t')
+                        || pre.trim_ascii_start_compat() == b"export "
+                        || pre.trim_ascii_start_compat() == b"export";
+                    pre_ok && (ctx != Ctx::Code || key.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+                };
+                if !validate::generic_value_ok(secret, quoted, ctx, env_style) {
+                    return None;
+                }
+                if let Some(min) = rule.entropy {
+                    if entropy < min {
+                        return None;
+                    }
+                }
+                conf = if entropy >= 4.0 && secret.len() >= 20 { "medium" } else { "low" };
+            }
+        }
+        Some(Cand {
+            rule: r,
+            loc: (s, e),
+            secret: secret.to_vec(),
+            matched: matched.to_vec(),
+            entropy,
+            conf,
+            priority: rule.priority,
+            decoded: false,
+        })
+    }
+
+    fn allowed(&self, rule: &Rule, path: &str, secret: &[u8], matched: &[u8], line: &[u8], commit: Option<&str>) -> bool {
+        self.allowed_with(rule, path, secret, matched, &|| line, commit)
+    }
+
+    fn allowed_with<'b>(
+        &self,
+        rule: &Rule,
+        path: &str,
+        secret: &[u8],
+        matched: &[u8],
+        line: &dyn Fn() -> &'b [u8],
+        commit: Option<&str>,
+    ) -> bool {
+        rule.allow.iter().chain(self.allow.iter()).any(|a| allow_matches(a, path, secret, matched, line, commit))
+    }
+
+    fn emit(&self, buf: &[u8], f: &FileRef, mut kept: Vec<Cand>, out: &mut Vec<Finding>) {
+        kept.sort_by_key(|c| (c.loc.0, c.loc.1));
+        // incremental line/column tracking
+        let mut line = 1usize;
+        let mut line_start = f.start;
+        let mut pos = f.start;
+        // column cache for repeated findings on one (long) line: (offset, column at offset)
+        let mut col_cache: (usize, usize) = (f.start, 1);
+        for c in kept {
+            let rule = &self.rules[c.rule as usize];
+            let (s, e) = c.loc;
+            // advance to s
+            let seg = &buf[pos..s];
+            let n = memchr::memchr_iter(b'\n', seg).count();
+            if n > 0 {
+                line += n;
+                line_start = pos + memchr::memrchr(b'\n', seg).unwrap() + 1;
+                col_cache = (line_start, 1);
+            }
+            pos = s;
+            let start_col = if col_cache.0 <= s && col_cache.0 >= line_start {
+                col_cache.1 + char_count(&buf[col_cache.0..s])
+            } else {
+                char_count(&buf[line_start..s]) + 1
+            };
+            col_cache = (s, start_col);
+            // end: column of the last character of the secret
+            let (end_line, end_col) = if e <= s {
+                (line, start_col)
+            } else {
+                let mut last = e - 1;
+                while last > s && (buf[last] & 0xC0) == 0x80 {
+                    last -= 1;
+                }
+                let inner = &buf[s..last];
+                let n2 = memchr::memchr_iter(b'\n', inner).count();
+                if n2 == 0 {
+                    (line, start_col + char_count(inner))
+                } else {
+                    let ls2 = s + memchr::memrchr(b'\n', inner).unwrap() + 1;
+                    (line + n2, char_count(&buf[ls2..last]) + 1)
+                }
+            };
+            let mut tags = rule.tags.clone();
+            if c.decoded {
+                tags.push("decoded:base64".to_string());
+            }
+            out.push(Finding {
+                rule_id: rule.id.clone(),
+                description: rule.description.clone(),
+                severity: rule.severity.clone(),
+                path: f.path.to_string(),
+                start_line: line,
+                end_line,
+                start_column: start_col,
+                end_column: end_col,
+                secret: String::from_utf8_lossy(&c.secret).into_owned(),
+                matched: String::from_utf8_lossy(&c.matched).into_owned(),
+                entropy: if c.secret.is_empty() { None } else { Some((c.entropy * 1000.0).round() / 1000.0) },
+                tags,
+                confidence: Some(c.conf.to_string()),
+                commit: f.commit.map(|s| s.to_string()),
+            });
+        }
+    }
+}
+
+trait TrimCompat {
+    fn trim_ascii_start_compat(&self) -> &[u8];
+}
+impl TrimCompat for [u8] {
+    fn trim_ascii_start_compat(&self) -> &[u8] {
+        let mut i = 0;
+        while i < self.len() && (self[i] == b' ' || self[i] == b'\t') {
+            i += 1;
+        }
+        &self[i..]
+    }
+}
+
+fn first_group<'t>(caps: &Captures<'t>) -> Option<regex::bytes::Match<'t>> {
+    (1..caps.len()).filter_map(|i| caps.get(i)).find(|g| g.start() < g.end())
+}
+
+fn allow_matches<'b>(
+    a: &Allow,
+    path: &str,
+    secret: &[u8],
+    matched: &[u8],
+    line: &dyn Fn() -> &'b [u8],
+    commit: Option<&str>,
+) -> bool {
+    let target_match = |re: &Regex| match a.target {
+        Target::Secret => re.is_match(secret),
+        Target::Match => re.is_match(matched),
+        Target::Line => re.is_match(line()),
+    };
+    let checks: [Option<bool>; 4] = [
+        if a.commits.is_empty() { None } else { Some(commit.map(|c| a.commits.iter().any(|x| x == c)).unwrap_or(false)) },
+        if a.paths.is_empty() { None } else { Some(a.paths.iter().any(|p| p.is_match(path.as_bytes()))) },
+        if a.regexes.is_empty() { None } else { Some(a.regexes.iter().any(|r| target_match(r))) },
+        if a.stopwords.is_empty() {
+            None
+        } else {
+            let l = secret.to_ascii_lowercase();
+            Some(a.stopwords.iter().any(|w| crate::util::contains(&l, w)))
+        },
+    ];
+    let present: Vec<bool> = checks.iter().filter_map(|c| *c).collect();
+    if present.is_empty() {
+        return false;
+    }
+    if a.and {
+        present.iter().all(|x| *x)
+    } else {
+        present.iter().any(|x| *x)
+    }
+}
+
+fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize) -> (usize, usize) {
+    let mut ws = s.saturating_sub(rule.before).max(fs);
+    let mut we = (e + rule.after).min(fe);
+    if !rule.multiline {
+        if let Some(i) = memchr::memrchr(b'\n', &buf[ws..s]) {
+            ws += i + 1;
+        }
+        if let Some(i) = memchr::memchr(b'\n', &buf[e..we]) {
+            we = e + i;
+        }
+    }
+    // extend to token boundaries so a regex does not start/end inside a token
+    let lim = ws.saturating_sub(256).max(fs);
+    while ws > lim && is_token_byte(buf[ws - 1]) {
+        ws -= 1;
+    }
+    let lim = (we + 256).min(fe);
+    while we < lim && is_token_byte(buf[we]) {
+        we += 1;
+    }
+    (ws, we)
+}
+
+/// `password` followed by an optional closing quote/bracket, spaces and an assignment operator.
+fn precheck_assignment(buf: &[u8], s: usize, e: usize, fe: usize) -> bool {
+    let _ = s;
+    let mut j = e;
+    let mut n = 0;
+    while j < fe && n < 3 && matches!(buf[j], b'"' | b'\'' | b'`' | b']' | b'\\') {
+        j += 1;
+        n += 1;
+    }
+    let mut sp = 0;
+    while j < fe && sp < 4 && (buf[j] == b' ' || buf[j] == b'\t') {
+        j += 1;
+        sp += 1;
+    }
+    if j >= fe {
+        return false;
+    }
+    let next = if j + 1 < fe { buf[j + 1] } else { 0 };
+    match buf[j] {
+        b'=' => next != b'=' && next != b'~',
+        b':' => next != b':',
+        b'?' | b'<' => next == b'=' || next == b'-',
+        _ => false,
+    }
+}
+
+/// `://user:pass@`: an `@` after a `:` within the authority.
+fn precheck_userinfo(buf: &[u8], e: usize, fe: usize) -> bool {
+    let end = (e + 256).min(fe);
+    let mut colon = false;
+    for &b in &buf[e..end] {
+        match b {
+            b':' => colon = true,
+            b'@' => return colon,
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'`' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn better(a: &Cand, b: &Cand) -> bool {
+    // true if a should be kept over b
+    (a.priority, a.secret.len(), std::cmp::Reverse(a.rule)) > (b.priority, b.secret.len(), std::cmp::Reverse(b.rule))
+}
+
+fn dedupe(mut cands: Vec<Cand>) -> Vec<Cand> {
+    cands.sort_by_key(|c| (c.loc.0, c.loc.1));
+    let mut kept: Vec<Cand> = Vec::with_capacity(cands.len());
+    'outer: for c in cands {
+        let mut j = kept.len();
+        let mut replace: Vec<usize> = Vec::new();
+        while j > 0 {
+            j -= 1;
+            let k = &kept[j];
+            let overlap = if k.loc.0 == k.loc.1 || c.loc.0 == c.loc.1 {
+                k.loc == c.loc && k.rule == c.rule
+            } else {
+                k.loc.0 < c.loc.1 && c.loc.0 < k.loc.1
+            };
+            if overlap {
+                if better(k, &c) || (k.rule == c.rule && k.loc == c.loc) {
+                    continue 'outer;
+                }
+                replace.push(j);
+            }
+            if kept.len() - j > 32 {
+                break;
+            }
+        }
+        for j in replace {
+            kept.remove(j); // indices are in descending order
+        }
+        kept.push(c);
+    }
+    kept
+}
