@@ -124,7 +124,11 @@ async function main(): Promise<void> {
         logger,
         logLevel: policy.logLevel,
         config: policy.config,
-        memory: { maxPages: Math.ceil(policy.memoryMaxBytes / WASM_PAGE), maxHttpResponseBytes: policy.httpMaxBytes },
+        memory: {
+          maxPages: Math.ceil(policy.memoryMaxBytes / WASM_PAGE),
+          maxHttpResponseBytes: policy.httpMaxBytes,
+          maxVarBytes: Math.min(policy.memoryMaxBytes, 16 * 1024 * 1024),
+        },
         functions: {
           [WASI_NAMESPACE]: wasi.imports as never,
           'extism:host/env': {
