@@ -2,11 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { trackTempFile, untrackTempFile } from '../interrupt.js';
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(path.resolve(file));
   await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  trackTempFile(tmp);
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(data);
@@ -17,5 +19,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    untrackTempFile(tmp);
   }
 }
