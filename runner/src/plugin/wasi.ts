@@ -31,6 +31,7 @@ const E = {
   ACCES: 2,
   BADF: 8,
   EXIST: 20,
+  FAULT: 21,
   INVAL: 28,
   IO: 29,
   ISDIR: 31,
@@ -87,6 +88,8 @@ class ErrnoError extends Error {
 
 function errnoFromNode(err: unknown): number {
   if (err instanceof ErrnoError) return err.errno;
+  // A pointer outside the module's memory (DataView/TypedArray bounds).
+  if (err instanceof RangeError) return E.FAULT;
   switch ((err as NodeJS.ErrnoException).code) {
     case 'ENOENT':
       return E.NOENT;
@@ -150,7 +153,7 @@ export class WasiLayer {
 
   #bytes(ptr: number, len: number): Uint8Array {
     if (!this.#mem) throw new Error('WASI called before memory was set');
-    if (ptr < 0 || len < 0 || ptr + len > this.#mem.buffer.byteLength) throw new ErrnoError(E.INVAL);
+    if (ptr < 0 || len < 0 || ptr + len > this.#mem.buffer.byteLength) throw new ErrnoError(E.FAULT);
     return new Uint8Array(this.#mem.buffer, ptr, len);
   }
 
