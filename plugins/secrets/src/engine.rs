@@ -308,10 +308,10 @@ impl Engine {
                 (Some(k), Some(v)) => (k, v),
                 _ => continue,
             };
-            if v.len() > budget {
+            if v.end() - v.start() > budget {
                 break;
             }
-            budget -= v.len();
+            budget -= v.end() - v.start();
             let dec = match base64_decode(v.as_bytes()) {
                 Some(d) if !d.is_empty() => d,
                 _ => continue,

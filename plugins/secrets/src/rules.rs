@@ -88,7 +88,7 @@ pub enum Target {
     Line,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Allow {
     pub regexes: Vec<Regex>,
     pub paths: Vec<Regex>,
@@ -121,7 +121,7 @@ pub enum Precheck {
     Userinfo,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
     pub description: String,
