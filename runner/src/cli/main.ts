@@ -7,8 +7,11 @@ import { ExitCode, exitCodeFor, PluginError, RuntimeError, UsageError } from '..
 import { maskSecrets } from '../log.js';
 import { VERSION } from '../version.js';
 import { register as registerCall } from './call.js';
+import { register as registerInspect } from './inspect.js';
+import { register as registerPublish } from './publish.js';
+import { register as registerPull } from './pull.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerCall];
+const COMMANDS: ((program: Command) => void)[] = [registerCall, registerPull, registerPublish, registerInspect];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -1,59 +1,230 @@
 /**
- * Plugin reference -> verified bytes. This first version knows paths and https URLs;
- * the sources issue extends it with gitlab:, npm:, oci://, the cache and the lockfile.
+ * Plugin reference -> verified wasm bytes: the single entry point every command uses.
+ *
+ *   parse the reference -> lockfile pin (--frozen: required) -> cache (by pinned digest; by reference when the
+ *   reference is immutable or we are offline) -> fetch (gitlab | npm | oci | url | file) -> unpack a bundle ->
+ *   verify against the pin -> store in the cache.
+ *
+ * Tokens go only to the origin they belong to (see auth.ts, transport.ts); nothing here logs a header value.
  */
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import got from 'got';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { extractPlugin, isGzip } from './archive.js';
+import { gitlabHeaders, type Headers, npmConfig, ociCredentials, parseAuthHeaders } from './auth.js';
+import { defaultCacheDir, PluginCache, seedDirs, sha256Hex } from './cache.js';
+import { downloadGitlab } from './gitlab.js';
+import { type LockEntry, lockfilePath, readLockfile } from './lockfile.js';
+import { downloadNpm } from './npm.js';
+import { OciClient } from './oci.js';
+import { cacheKey, isImmutable, parseReference, type Reference, redactUrl } from './reference.js';
+import { HttpStatusError, httpRequest } from './transport.js';
+
+export { sha256Hex } from './cache.js';
 
 export interface ResolveOptions {
   /** Expected sha256 (hex) of the wasm: a mismatch is an error, never a warning. */
   sha256?: string;
   offline?: boolean;
   log: Logger;
+  /** --cache-dir; default: WASMCI_CACHE_DIR, the CI project dir, or the XDG cache. */
+  cacheDir?: string;
+  /** --lockfile; default: WASMCI_LOCKFILE or ./wasmci.lock (checked when it exists). */
+  lockfile?: string;
+  /** Refuse any reference the lockfile does not pin. */
+  frozen?: boolean;
+  /** false: ignore the lockfile's pins (`pull --lock` re-pinning on purpose). */
+  useLockfile?: boolean;
+  /** --gitlab-url; default CI_API_V4_URL. */
+  gitlabUrl?: string;
+  /** --auth-header NAME=VALUE, sent to the reference's own host only. */
+  authHeaders?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 export interface ResolvedPlugin {
   bytes: Uint8Array;
   sha256: string;
+  size: number;
   /** The reference as the user wrote it. */
   ref: string;
   /** Where the bytes came from (path or URL, never with credentials). */
   origin: string;
+  kind: Reference['kind'];
+  /** Served from the cache (or a seed) without a network call. */
+  cached: boolean;
+  immutable: boolean;
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+export interface PinSource {
+  sha256: string;
+  from: string;
 }
 
-export async function resolvePlugin(ref: string, opts: ResolveOptions): Promise<ResolvedPlugin> {
-  let bytes: Uint8Array;
-  if (/^https?:\/\//i.test(ref)) {
-    if (opts.offline) throw new UsageError(`plugin ${ref} is not available offline`, 'drop --offline or pull it first');
-    try {
-      bytes = await got(ref, { retry: { limit: 2 }, timeout: { request: 60_000 } }).buffer();
-    } catch (err) {
-      throw new RuntimeError(`could not download plugin ${ref}: ${(err as Error).message}`);
+/** The pin for a reference: --sha256 and the lockfile must agree; --frozen requires the lockfile's. */
+async function pinFor(ref: string, opts: ResolveOptions, env: NodeJS.ProcessEnv, cwd: string) {
+  const file = lockfilePath(opts.lockfile, env, cwd);
+  const lock = opts.useLockfile === false ? undefined : await readLockfile(file);
+  if (opts.lockfile && !lock && !opts.frozen && opts.useLockfile !== false)
+    throw new UsageError(`lockfile ${file} does not exist`);
+  const entry: LockEntry | undefined = lock?.plugins[ref];
+  if (opts.frozen) {
+    if (!lock) throw new UsageError(`--frozen: no lockfile at ${file}`, `create it with \`wasmci pull --lock ${ref}\``);
+    if (!entry)
+      throw new UsageError(`--frozen: ${ref} is not pinned in ${file}`, `pin it with \`wasmci pull --lock ${ref}\``);
+  }
+  const flag = opts.sha256?.toLowerCase();
+  if (flag && !/^[a-f0-9]{64}$/.test(flag)) throw new UsageError(`--sha256 ${opts.sha256} is not 64 hex digits`);
+  if (flag && entry && flag !== entry.sha256)
+    throw new UsageError(`--sha256 ${flag} disagrees with ${file}, which pins ${ref} to ${entry.sha256}`);
+  const pin: PinSource | undefined = entry
+    ? { sha256: entry.sha256, from: file }
+    : flag
+      ? { sha256: flag, from: '--sha256' }
+      : undefined;
+  return pin;
+}
+
+function mismatch(ref: string, got: string, pin: PinSource): RuntimeError {
+  return new RuntimeError(
+    `hash mismatch: plugin ${ref} has sha256 ${got}, but ${pin.from} pins ${pin.sha256}`,
+    pin.from === '--sha256'
+      ? 'the plugin changed since the hash was taken: check its origin before updating --sha256'
+      : `the published plugin changed since it was locked: verify it, then re-pin with \`wasmci pull --lock ${ref}\``,
+  );
+}
+
+function gitlabApiFor(opts: ResolveOptions, env: NodeJS.ProcessEnv): string | undefined {
+  return opts.gitlabUrl ?? env.CI_API_V4_URL;
+}
+
+/** GitLab tokens also go with a plain URL that points into that GitLab's API (the seed's --wasm-url form). */
+function urlHeaders(url: URL, explicit: Headers, opts: ResolveOptions, env: NodeJS.ProcessEnv): Headers {
+  if (Object.keys(explicit).length) return explicit;
+  const api = gitlabApiFor(opts, env);
+  if (!api) return {};
+  try {
+    const base = new URL(api);
+    if (url.origin === base.origin && url.pathname.startsWith(base.pathname.replace(/\/?$/, '/')))
+      return gitlabHeaders({}, env);
+  } catch {}
+  return {};
+}
+
+async function fetchRef(
+  ref: Reference,
+  opts: ResolveOptions,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ bytes: Uint8Array; origin: string }> {
+  const offline = !!opts.offline;
+  const explicit = parseAuthHeaders(opts.authHeaders);
+  switch (ref.kind) {
+    case 'file':
+      try {
+        return { bytes: await readFile(ref.path), origin: ref.path };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new UsageError(
+          `plugin file ${ref.raw} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
+          'pass a path to a .wasm file, an https:// URL, or gitlab:/npm:/oci:// reference',
+        );
+      }
+    case 'gitlab': {
+      const res = await downloadGitlab(ref, gitlabHeaders(explicit, env), opts.log, offline);
+      return { bytes: res.bytes, origin: res.url };
     }
-  } else {
-    try {
-      bytes = await readFile(ref);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(
-        `plugin file ${ref} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
-        'pass a path to a .wasm file or an https:// URL',
-      );
+    case 'npm': {
+      const res = await downloadNpm(ref.name, ref.version, npmConfig(env, cwd), opts.log, offline);
+      return { bytes: res.tarball, origin: res.url };
+    }
+    case 'oci': {
+      const client = new OciClient(ref.registry, ref.repository, ociCredentials(ref.registry, env), opts.log, offline);
+      const res = await client.pull(ref.digest ?? (ref.tag as string));
+      return { bytes: res.wasm, origin: res.url };
+    }
+    case 'url': {
+      const headers = urlHeaders(ref.url, explicit, opts, env);
+      try {
+        const res = await httpRequest(ref.url, {
+          headers,
+          credentialHeaders: Object.keys(headers),
+          log: opts.log,
+          offline,
+          progress: redactUrl(ref.url),
+        });
+        return { bytes: res.body, origin: redactUrl(ref.url) };
+      } catch (err) {
+        if (err instanceof HttpStatusError) {
+          const hint: Record<number, string> = {
+            401: 'the server wants credentials: pass --auth-header NAME=VALUE (or WASMCI_GITLAB_TOKEN for a GitLab URL)',
+            403: 'the credentials do not grant access to this file',
+            404: 'check the URL',
+          };
+          throw new RuntimeError(
+            `could not download plugin ${redactUrl(ref.url)}: HTTP ${err.status}`,
+            hint[err.status],
+          );
+        }
+        throw err;
+      }
     }
   }
-  const sha256 = sha256Hex(bytes);
-  if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
-    throw new RuntimeError(
-      `plugin ${ref} has sha256 ${sha256}, expected ${opts.sha256.toLowerCase()}`,
-      'the file changed since it was pinned: check its origin before updating the pin',
+}
+
+export async function resolvePlugin(raw: string, opts: ResolveOptions): Promise<ResolvedPlugin> {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const ref = parseReference(
+    raw,
+    { gitlabUrl: gitlabApiFor(opts, env), defaultProject: env.CI_PROJECT_ID, defaultSource: env.WASMCI_DEFAULT_SOURCE },
+    (p) => existsSync(p),
+  );
+  const pin = await pinFor(raw, opts, env, cwd);
+  const immutable = isImmutable(ref);
+  const done = (bytes: Uint8Array, origin: string, cached: boolean): ResolvedPlugin => {
+    const sha256 = sha256Hex(bytes);
+    if (pin && pin.sha256 !== sha256) throw mismatch(raw, sha256, pin);
+    return { bytes, sha256, size: bytes.length, ref: raw, origin, kind: ref.kind, cached, immutable };
+  };
+  const unpack = async (bytes: Uint8Array, label: string) =>
+    isGzip(bytes) ? (await extractPlugin(bytes, label)).wasm : bytes;
+
+  if (ref.kind === 'file') {
+    const { bytes, origin } = await fetchRef(ref, opts, env, cwd);
+    return done(await unpack(bytes, raw), origin, false);
+  }
+
+  const cache = new PluginCache(opts.cacheDir ? opts.cacheDir : defaultCacheDir(env), seedDirs(env), opts.log);
+  const key = cacheKey(ref, ref.kind === 'npm' ? npmConfig(env, cwd).registryFor(ref.name) : undefined);
+  if (pin) {
+    const bytes = await cache.getBlob(pin.sha256);
+    if (bytes) return done(bytes, (await cache.getIndex(key))?.origin ?? `cache:sha256:${pin.sha256}`, true);
+  }
+  if (immutable || opts.offline) {
+    const hit = await cache.lookup(key);
+    if (hit) {
+      if (!immutable) opts.log.info(`offline: using the cached copy of ${raw} from ${hit.entry.fetchedAt}`);
+      return done(hit.bytes, hit.entry.origin, true);
+    }
+  }
+  if (opts.offline)
+    throw new UsageError(
+      `offline: plugin ${raw} is not in the cache (${cache.dir}${cache.seeds.length ? ` or ${cache.seeds.join(', ')}` : ''})`,
+      `fetch it once while online with \`wasmci pull ${raw}\`, or point --cache-dir / WASMCI_CACHE_DIR at a cache that has it`,
     );
+
+  const fetched = await fetchRef(ref, opts, env, cwd);
+  const wasm = await unpack(fetched.bytes, raw);
+  const result = done(wasm, fetched.origin, false);
+  try {
+    await cache.putBlob(wasm);
+    await cache.putIndex({ key, sha256: result.sha256, size: result.size, origin: fetched.origin });
+  } catch (err) {
+    // A read-only or full cache must not fail the job: the verified bytes are in hand.
+    opts.log.warn(`could not write the plugin cache ${cache.dir}: ${(err as Error).message}`);
   }
-  return { bytes, sha256, ref, origin: ref };
+  return result;
 }

@@ -1,0 +1,174 @@
+/**
+ * All registry HTTP goes through here (got 14): retries with exponential back-off on 5xx/429 and network errors
+ * (Retry-After honoured), connect and per-attempt timeouts, HTTP(S)_PROXY/NO_PROXY (got does not read them), a body
+ * size cap, progress, and credentials that never leave their origin: got drops `authorization` on a cross-host
+ * redirect but keeps custom headers such as JOB-TOKEN, so every header named in `credentialHeaders` is removed
+ * before a redirect to another origin (GitLab sends package downloads to object storage that way).
+ */
+import type { Agent as HttpAgent } from 'node:http';
+import got, { type Agents, HTTPError, type Method, RequestError } from 'got';
+import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+import { getProxyForUrl } from 'proxy-from-env';
+import { RuntimeError, UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createProgress } from './progress.js';
+import { checkTransportUrl, redactUrl } from './reference.js';
+
+export interface HttpRequestOptions {
+  method?: Method;
+  headers?: Record<string, string>;
+  /** Names of headers in `headers` that are credentials for the request's origin only. */
+  credentialHeaders?: string[];
+  body?: Uint8Array;
+  followRedirects?: boolean;
+  /** Label for the progress display; no progress without it. */
+  progress?: string;
+  log: Logger;
+  offline?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The final URL after redirects (without credentials). */
+  url: string;
+}
+
+/** A registry answered with an error status: the caller turns it into a message that says what to check. */
+export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    readonly headers: Record<string, string | string[] | undefined>,
+    readonly body: string,
+  ) {
+    super(`${url} answered HTTP ${status}`);
+  }
+}
+
+const MAX_BODY = 512 * 1024 * 1024;
+
+function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v >= 0 && process.env[name] !== '' ? v : fallback;
+}
+
+const agents = new Map<string, HttpAgent>();
+
+/** The proxy agent for a URL (undefined: connect directly), honouring NO_PROXY. */
+function agentFor(url: URL): Agents | undefined {
+  const proxy = getProxyForUrl(url.toString());
+  if (!proxy) return undefined;
+  const key = `${url.protocol}${proxy}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const options = { proxy, keepAlive: true, maxSockets: 16 };
+    agent = url.protocol === 'https:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options);
+    agents.set(key, agent);
+  }
+  return (url.protocol === 'https:' ? { https: agent } : { http: agent }) as Agents;
+}
+
+function networkReason(err: RequestError): string {
+  const code = err.code;
+  if (err.name === 'TimeoutError') return `timed out (${err.message})`;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found (DNS)';
+  if (code === 'ECONNRESET' || err.name === 'ReadError') return `the connection broke mid-transfer (${err.message})`;
+  if (code?.startsWith('ERR_TLS') || code?.includes('CERT')) return `TLS failure (${code})`;
+  return err.message;
+}
+
+export async function httpRequest(target: string | URL, opts: HttpRequestOptions): Promise<HttpResponse> {
+  const url = new URL(String(target));
+  const shown = redactUrl(url);
+  if (opts.offline)
+    throw new UsageError(`offline: ${shown} is needed and not cached`, 'run `wasmci pull <ref>` while online first');
+  checkTransportUrl(url, 'URL');
+  const method = opts.method ?? 'GET';
+  const credentials = new Set((opts.credentialHeaders ?? []).map((h) => h.toLowerCase()));
+  const retries = envNumber('WASMCI_HTTP_RETRIES', 4);
+  const base = envNumber('WASMCI_HTTP_RETRY_BASE_MS', 1000);
+  const progress = opts.progress ? createProgress(opts.progress, opts.log) : undefined;
+  opts.log.debug(`${method} ${shown}`);
+  const request = got(url, {
+    method,
+    headers: opts.headers,
+    body: opts.body ? Buffer.from(opts.body) : undefined,
+    agent: agentFor(url),
+    followRedirect: opts.followRedirects ?? true,
+    maxRedirects: 10,
+    responseType: 'buffer',
+    decompress: true,
+    timeout: {
+      connect: envNumber('WASMCI_HTTP_CONNECT_TIMEOUT_MS', 15_000),
+      request: envNumber('WASMCI_HTTP_TIMEOUT_MS', 300_000),
+    },
+    retry: {
+      limit: retries,
+      methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'],
+      statusCodes: [408, 429, 500, 502, 503, 504, 521, 522, 524],
+      // got's default backoff is fixed at 1 s steps; base it on WASMCI_HTTP_RETRY_BASE_MS, keep Retry-After.
+      calculateDelay: ({ attemptCount, retryAfter, computedValue }) => {
+        if (computedValue === 0) return 0;
+        if (retryAfter) return computedValue;
+        return Math.min(base * 2 ** (attemptCount - 1), 30_000) + Math.random() * (base / 4);
+      },
+    },
+    hooks: {
+      beforeRedirect: [
+        (next) => {
+          const to = next.url as URL;
+          checkTransportUrl(to, 'redirect target');
+          if (to.origin !== url.origin) {
+            for (const name of Object.keys(next.headers))
+              if (credentials.has(name.toLowerCase())) delete next.headers[name];
+            delete next.headers.authorization;
+          }
+          next.agent = agentFor(to) ?? {};
+          opts.log.debug(`redirected to ${redactUrl(to)}`);
+        },
+      ],
+      beforeRetry: [
+        (err, count) => {
+          const why = err instanceof HTTPError ? `HTTP ${err.response.statusCode}` : networkReason(err);
+          opts.log.warn(`${method} ${shown}: ${why}; retry ${count} of ${retries}`);
+        },
+      ],
+    },
+  });
+  if (progress)
+    request.on('downloadProgress', (p) => {
+      if (p.transferred > MAX_BODY) request.cancel(`the response is larger than ${MAX_BODY} bytes`);
+      progress.update(p.transferred, p.total);
+    });
+  try {
+    const res = await request;
+    const declared = Number(res.headers['content-length']);
+    if (method !== 'HEAD' && Number.isFinite(declared) && res.headers['content-encoding'] === undefined) {
+      if (res.rawBody.length !== declared)
+        throw new RuntimeError(
+          `${shown}: got ${res.rawBody.length} of ${declared} bytes`,
+          'the download was cut short: retry',
+        );
+    }
+    return { status: res.statusCode, headers: res.headers, body: res.rawBody, url: redactUrl(res.url) };
+  } catch (err) {
+    if (err instanceof HTTPError) {
+      const r = err.response;
+      const body = Buffer.isBuffer(r.body) ? r.body.toString('utf8', 0, 2000) : String(r.body ?? '').slice(0, 2000);
+      throw new HttpStatusError(r.statusCode, redactUrl(r.url), r.headers, body);
+    }
+    if (err instanceof RequestError) {
+      throw new RuntimeError(
+        `${method} ${shown} failed: ${networkReason(err)}`,
+        'check the network, proxy settings (HTTPS_PROXY/NO_PROXY) and the URL; retries were exhausted',
+      );
+    }
+    throw err;
+  } finally {
+    progress?.done();
+  }
+}
