@@ -10,8 +10,19 @@ import { register as registerCall } from './call.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerPublish } from './publish.js';
 import { register as registerPull } from './pull.js';
+import { register as registerIgnore } from './ignore.js';
+import { register as registerMergeReports } from './merge-reports.js';
+import { register as registerScan } from './scan.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerCall, registerPull, registerPublish, registerInspect];
+const COMMANDS: ((program: Command) => void)[] = [
+  registerCall,
+  registerPull,
+  registerPublish,
+  registerInspect,
+  registerScan,
+  registerMergeReports,
+  registerIgnore,
+];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -49,6 +49,8 @@ export interface Finding {
   match: string;
   entropy?: number;
   tags: string[];
+  /** How sure the plugin is (e.g. "high" for a validated format, "low" for a generic high-entropy match). */
+  confidence?: string;
   /** sha256 hex of the secret: lets baselines and ignore files work without storing the secret. */
   secretHash: string;
   /** Stable id: derived from path, rule and secret hash, not the line, so it survives moves and rebases. */
@@ -72,9 +74,20 @@ export interface ScanError {
 export interface ScanResult {
   tool: { name: 'wasmci'; version: string };
   plugin: PluginDescription;
-  target: { root: string; mode: 'files' | 'diff' | 'history'; base?: string; range?: string };
+  target: {
+    root: string;
+    mode: 'files' | 'diff' | 'history';
+    base?: string;
+    range?: string;
+    /** Set when this result covers one shard of the files (`--shard INDEX/TOTAL`; index is 1-based). */
+    shard?: { index: number; total: number };
+  };
   findings: Finding[];
   skipped: SkippedFile[];
   errors: ScanError[];
   stats: { files: number; bytes: number; durationMs: number; startedAt: string; finishedAt: string };
+  /** Findings the workflow dropped, by reason: known in the baseline, listed in the ignore file, allowed inline, or turned off in .wasmci.yml. */
+  suppressed?: { baseline: number; ignored: number; allowed: number; disabled: number };
+  /** Threshold the exit code was computed with. */
+  failOn?: Exclude<Severity, 'info'> | 'none';
 }
