@@ -1,37 +1,73 @@
 /**
- * The report registry: one module per format, each a pure function ScanResult -> text. Writing is atomic.
- * Formats: json (this file's sibling json.ts); gitlab, codequality, sarif, junit and text are added by their
- * own modules and registered in RENDERERS.
+ * The report registry: one module per format, each a pure function (scan results, options) -> text, and the one
+ * place that knows the format names. Writing is atomic: a crash leaves the previous file or none, never half.
+ * A renderer takes a list so `wasmci run` can put several scans (one per step) into one report; `wasmci scan`
+ * passes one.
  */
 import { UsageError } from '../errors.js';
 import type { ScanResult } from '../scan/model.js';
 import { writeFileAtomic } from './atomic.js';
+import { renderCodeQuality } from './codequality.js';
+import { renderGitlab } from './gitlab.js';
 import { renderJson } from './json.js';
+import { renderJunit } from './junit.js';
+import { renderSarif } from './sarif.js';
+import { renderText } from './text.js';
 
 export interface ReportOptions {
   /** Show secrets redacted (the default everywhere; only --no-redact turns it off). */
   redact: boolean;
   /** Environment to read CI metadata from (CI_COMMIT_SHA, ...). */
   env?: NodeJS.ProcessEnv;
+  /** ANSI colour in the text report; decide with `colorFor(process.stdout)` (text.ts), never for a file. */
+  color?: boolean;
 }
 
-export type Renderer = (result: ScanResult, opts: ReportOptions) => string;
+export type Renderer = (results: readonly ScanResult[], opts: ReportOptions) => string;
+
+/** wasmci's own JSON keeps its single-result shape (baselines and merge-reports read it); several become an array. */
+const json: Renderer = (results, opts) =>
+  results.length === 1
+    ? renderJson(results[0] as ScanResult, opts)
+    : `[\n${results.map((r) => renderJson(r, opts).trimEnd()).join(',\n')}\n]\n`;
 
 export const RENDERERS: Record<string, Renderer> = {
-  json: renderJson,
+  json,
+  text: renderText,
+  gitlab: renderGitlab,
+  codequality: renderCodeQuality,
+  sarif: renderSarif,
+  junit: renderJunit,
+};
+
+/** Where each format goes in CI, for help texts and the README. */
+export const REPORT_FILES: Record<string, string> = {
+  json: 'wasmci-report.json',
+  text: 'wasmci-report.txt',
+  gitlab: 'gl-secret-detection-report.json',
+  codequality: 'gl-code-quality-report.json',
+  sarif: 'wasmci.sarif',
+  junit: 'wasmci-junit.xml',
 };
 
 export function reportFormats(): string[] {
   return Object.keys(RENDERERS);
 }
 
-export function renderReport(format: string, result: ScanResult, opts: ReportOptions): string {
+export function renderReport(format: string, result: ScanResult | readonly ScanResult[], opts: ReportOptions): string {
   const r = RENDERERS[format];
   if (!r) throw new UsageError(`unknown report format "${format}"`, `use one of: ${reportFormats().join(', ')}`);
-  return r(result, opts);
+  const results = Array.isArray(result) ? (result as readonly ScanResult[]) : [result as ScanResult];
+  if (results.length === 0) throw new UsageError(`a ${format} report needs at least one scan result`);
+  return r(results, opts);
 }
 
 /** Renders first, then writes atomically: a failure in either leaves no partial file. */
-export async function writeReport(format: string, file: string, result: ScanResult, opts: ReportOptions): Promise<void> {
+export async function writeReport(
+  format: string,
+  file: string,
+  result: ScanResult | readonly ScanResult[],
+  opts: ReportOptions,
+): Promise<void> {
   await writeFileAtomic(file, renderReport(format, result, opts));
 }

@@ -1,0 +1,34 @@
+/**
+ * GitLab Code Quality report (a subset of the Code Climate issue format). GitLab shows it in merge requests on
+ * every tier, so it is the free-tier way to surface findings where reviewers look. The description never holds
+ * the secret: Code Quality has no notion of sensitive fields and shows everything to every reader.
+ */
+import type { ScanResult, Severity } from '../scan/model.js';
+import { occurrenceKeys } from './ids.js';
+import type { ReportOptions } from './index.js';
+import { isSecurityRule } from './rules.js';
+
+const SEVERITY: Record<Severity, string> = {
+  critical: 'blocker',
+  high: 'critical',
+  medium: 'major',
+  low: 'minor',
+  info: 'info',
+};
+
+export function renderCodeQuality(results: readonly ScanResult[], _opts: ReportOptions): string {
+  const findings = results.flatMap((r) => r.findings);
+  const keys = occurrenceKeys(findings);
+  const issues = findings.map((f, i) => ({
+    type: 'issue',
+    check_name: f.ruleId,
+    description: `${f.description} (${f.ruleId})`,
+    ...(isSecurityRule(f.tags) ? { categories: ['Security'] } : {}),
+    severity: SEVERITY[f.severity],
+    // GitLab compares fingerprints between the source and target branch to tell new issues from fixed ones.
+    fingerprint: keys[i],
+    engine_name: f.plugin.name,
+    location: { path: f.path, lines: { begin: f.startLine, end: f.endLine } },
+  }));
+  return `${JSON.stringify(issues, null, 2)}\n`;
+}

@@ -1,0 +1,20 @@
+/** The rule catalogue reports list (SARIF rules, JUnit test cases): the plugin's `describe`, plus any rule a finding names that `describe` left out. */
+import type { RuleInfo, ScanResult } from '../scan/model.js';
+
+/** Tags that mark a rule as a security rule (GitHub's `security-severity`, Code Quality's Security category). */
+const SECURITY_TAGS = new Set(['secret', 'secrets', 'security', 'credential']);
+
+export function isSecurityRule(tags: readonly string[]): boolean {
+  return tags.some((t) => SECURITY_TAGS.has(t.toLowerCase()));
+}
+
+/** Rules in `describe` order, then undeclared ones in the order findings name them. */
+export function ruleCatalogue(result: ScanResult): RuleInfo[] {
+  const rules = new Map<string, RuleInfo>();
+  for (const r of result.plugin.rules) if (!rules.has(r.id)) rules.set(r.id, r);
+  for (const f of result.findings) {
+    if (!rules.has(f.ruleId))
+      rules.set(f.ruleId, { id: f.ruleId, description: f.description, severity: f.severity, tags: f.tags });
+  }
+  return [...rules.values()];
+}

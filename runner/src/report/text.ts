@@ -1,0 +1,101 @@
+/**
+ * The human report: findings grouped by file, then skipped files, errors and a totals line. Redacted by default.
+ * Colour only when the caller says so (`colorFor`: a TTY and no NO_COLOR), so a file or a CI log never gets
+ * escape codes by accident.
+ */
+import type { Finding, ScanResult, Severity } from '../scan/model.js';
+import type { ReportOptions } from './index.js';
+import { redactIn, redactSecret } from './redact.js';
+
+/** https://no-color.org: any non-empty NO_COLOR turns colour off. */
+export function colorFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!stream.isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+type Paint = (code: string, s: string) => string;
+const ESC = '\u001b[';
+
+const SEVERITY_COLOR: Record<Severity, string> = {
+  critical: '1;31',
+  high: '31',
+  medium: '33',
+  low: '36',
+  info: '2',
+};
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: number): string[] {
+  const where = `${f.startLine}:${f.startColumn}`.padEnd(width);
+  const sev = paint(SEVERITY_COLOR[f.severity], f.severity.padEnd(8));
+  const secret = opts.redact ? redactSecret(f.secret) : f.secret;
+  const lines = [`  ${paint('2', where)}  ${sev} ${paint('1', f.ruleId)}  ${f.description}`];
+  const pad = ' '.repeat(width + 4);
+  lines.push(`${pad}${paint('2', 'secret')} ${secret}  ${paint('2', `fingerprint ${f.fingerprint.slice(0, 16)}`)}`);
+  if (f.match && f.match !== f.secret) {
+    const shown = opts.redact ? redactIn(f.match, f.secret) : f.match;
+    lines.push(`${pad}${paint('2', 'match')}  ${shown.replace(/\s+/g, ' ').slice(0, 160)}`);
+  }
+  if (f.commit) {
+    const c = f.commit;
+    lines.push(
+      `${pad}${paint('2', 'commit')} ${c.sha.slice(0, 12)}${c.author ? ` by ${c.author}` : ''}${c.date ? ` on ${c.date}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+function summary(r: ScanResult, paint: Paint): string {
+  const bySeverity = new Map<Severity, number>();
+  for (const f of r.findings) bySeverity.set(f.severity, (bySeverity.get(f.severity) ?? 0) + 1);
+  const sevs = [...bySeverity].map(([s, n]) => paint(SEVERITY_COLOR[s], `${n} ${s}`)).join(', ');
+  const files = new Set(r.findings.map((f) => f.path)).size;
+  const bySkip = new Map<string, number>();
+  for (const s of r.skipped) bySkip.set(s.reason, (bySkip.get(s.reason) ?? 0) + 1);
+  const skipped = [...bySkip].map(([k, n]) => `${n} ${k}`).join(', ');
+  const s = r.suppressed;
+  const sup = s
+    ? [
+        s.baseline && `${s.baseline} in baseline`,
+        s.ignored && `${s.ignored} ignored`,
+        s.allowed && `${s.allowed} allowed inline`,
+        s.disabled && `${s.disabled} turned off`,
+      ]
+        .filter(Boolean)
+        .join(', ')
+    : '';
+  const head = r.findings.length
+    ? paint('1', `${plural(r.findings.length, 'finding')} (${sevs}) in ${plural(files, 'file')}`)
+    : paint('32', 'no findings');
+  return (
+    `${head} · ${r.plugin.name} ${r.plugin.version} scanned ${plural(r.stats.files, 'file')} ` +
+    `(${(r.stats.bytes / 1e6).toFixed(1)} MB, ${(r.stats.durationMs / 1000).toFixed(1)} s)` +
+    (r.target.shard ? ` · shard ${r.target.shard.index}/${r.target.shard.total}` : '') +
+    (skipped ? `; skipped: ${skipped}` : '') +
+    (sup ? `; suppressed: ${sup}` : '') +
+    (r.errors.length ? `; ${paint('31', plural(r.errors.length, 'error'))}` : '')
+  );
+}
+
+function renderOne(r: ScanResult, opts: ReportOptions): string {
+  const paint: Paint = opts.color ? (code, s) => `${ESC}${code}m${s}${ESC}0m` : (_c, s) => s;
+  const out: string[] = [];
+  const byFile = new Map<string, Finding[]>();
+  for (const f of r.findings) byFile.set(f.path, [...(byFile.get(f.path) ?? []), f]);
+  for (const [file, list] of byFile) {
+    const width = Math.max(...list.map((f) => `${f.startLine}:${f.startColumn}`.length));
+    out.push(paint('1;4', file));
+    for (const f of list) out.push(...findingLines(f, opts, paint, width));
+    out.push('');
+  }
+  for (const e of r.errors) out.push(`${paint('31', 'error')} ${e.path ? `${e.path}: ` : ''}${e.message}`);
+  if (r.errors.length) out.push('');
+  out.push(summary(r, paint));
+  return out.join('\n');
+}
+
+export function renderText(results: readonly ScanResult[], opts: ReportOptions): string {
+  return `${results.map((r) => renderOne(r, opts)).join('\n\n')}\n`;
+}
