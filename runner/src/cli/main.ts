@@ -30,6 +30,8 @@ export function buildProgram(): Command {
     .description('Run sandboxed WebAssembly plugins as CI pipeline steps')
     .version(VERSION, '-V, --version')
     .showHelpAfterError()
+    // Program options only before the command, so a command may have its own --version (publish --version V).
+    .enablePositionalOptions()
     .exitOverride();
   for (const register of COMMANDS) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
