@@ -48,6 +48,25 @@ export default function setup(project: TestProject): () => void {
     ],
     { stdio: 'inherit' },
   );
+  // scan-protocol fixture with fault injection (scan tests)
+  execFileSync(
+    '/usr/bin/rustc',
+    [
+      '--target',
+      'wasm32-wasi',
+      '--crate-type',
+      'cdylib',
+      '-O',
+      '-C',
+      'panic=abort',
+      '-C',
+      'strip=symbols',
+      path.join(root, 'runner/test/fixtures/scanfix/scanfix.rs'),
+      '-o',
+      path.join(fixtures, 'scanfix.wasm'),
+    ],
+    { stdio: 'inherit' },
+  );
   process.env.WASMCI_WORKER_FILE = path.join(dir, 'plugin-worker.cjs');
   project.provide('buildDir', dir);
   project.provide('cli', path.join(dir, 'wasmci.cjs'));
