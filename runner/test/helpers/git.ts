@@ -40,6 +40,13 @@ export class GitRepo {
     return this;
   }
 
+  /** `git mv`, creating the destination's directory first. */
+  mv(from: string, to: string): this {
+    mkdirSync(path.dirname(path.join(this.dir, to)), { recursive: true });
+    this.git('mv', from, to);
+    return this;
+  }
+
   /** Stages everything and commits; returns the new commit's sha. */
   commit(message: string, author: Author = ALICE): string {
     this.git('add', '-A');
