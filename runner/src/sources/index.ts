@@ -58,6 +58,8 @@ export interface ResolvedPlugin {
   immutable: boolean;
 }
 
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
 export interface PinSource {
   sha256: string;
   from: string;
@@ -185,6 +187,13 @@ export async function resolvePlugin(raw: string, opts: ResolveOptions): Promise<
   const pin = await pinFor(raw, opts, env, cwd);
   const immutable = isImmutable(ref);
   const done = (bytes: Uint8Array, origin: string, cached: boolean): ResolvedPlugin => {
+    if (!WASM_MAGIC.every((b, i) => bytes[i] === b))
+      throw new RuntimeError(
+        `plugin ${raw} (from ${origin}) is not a WebAssembly module`,
+        bytes[0] === 0x3c
+          ? 'the server sent an HTML/XML page (a login or error page?): check the URL and credentials'
+          : 'check that the reference names a .wasm file or a plugin bundle',
+      );
     const sha256 = sha256Hex(bytes);
     if (pin && pin.sha256 !== sha256) throw mismatch(raw, sha256, pin);
     return { bytes, sha256, size: bytes.length, ref: raw, origin, kind: ref.kind, cached, immutable };
