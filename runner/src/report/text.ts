@@ -3,7 +3,7 @@
  * Colour only when the caller says so (`colorFor`: a TTY and no NO_COLOR), so a file or a CI log never gets
  * escape codes by accident.
  */
-import type { Finding, ScanResult, Severity } from '../scan/model.js';
+import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../scan/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
 
@@ -50,7 +50,9 @@ function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: numb
 function summary(r: ScanResult, paint: Paint): string {
   const bySeverity = new Map<Severity, number>();
   for (const f of r.findings) bySeverity.set(f.severity, (bySeverity.get(f.severity) ?? 0) + 1);
-  const sevs = [...bySeverity].map(([s, n]) => paint(SEVERITY_COLOR[s], `${n} ${s}`)).join(', ');
+  const sevs = SEVERITIES.filter((s) => bySeverity.has(s))
+    .map((s) => paint(SEVERITY_COLOR[s], `${bySeverity.get(s)} ${s}`))
+    .join(', ');
   const files = new Set(r.findings.map((f) => f.path)).size;
   const bySkip = new Map<string, number>();
   for (const s of r.skipped) bySkip.set(s.reason, (bySkip.get(s.reason) ?? 0) + 1);
