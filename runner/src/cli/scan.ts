@@ -41,6 +41,7 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   baseline?: string;
   ignoreFile?: string;
   redact: boolean;
+  gitignore: boolean;
   jobs?: string;
   shard?: string;
   config?: string[];
@@ -120,6 +121,7 @@ export function register(program: Command): void {
     .option('--include <glob>', 'scan only paths matching (repeatable)', collect)
     .option('--exclude <glob>', 'skip paths matching (repeatable)', collect)
     .option('--max-file-size <MiB>', `skip larger files, reported as skipped (default: ${DEFAULT_MAX_FILE_MIB})`)
+    .option('--no-gitignore', 'scan ignored files too (e.g. build output or node_modules)')
     .option('--diff [base]', 'scan only what the commits since BASE add (default: CI_MERGE_REQUEST_DIFF_BASE_SHA)')
     .option('--history [range]', "scan every commit's added lines (default range: HEAD; `--all` for every ref)")
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')
@@ -185,6 +187,7 @@ export function register(program: Command): void {
       include: [...(sc.include ?? []), ...(flags.include ?? [])],
       exclude: [...(sc.exclude ?? []), ...(flags.exclude ?? [])],
       maxFileBytes,
+      gitignore: flags.gitignore,
       shard,
       overrides: sc.overrides ?? [],
       ignore,

@@ -36,6 +36,8 @@ export interface ScanOptions {
   include: string[];
   exclude: string[];
   maxFileBytes: number;
+  /** Honour .gitignore (files mode); false scans every file under root. */
+  gitignore: boolean;
   shard?: Shard;
   overrides: SeverityOverride[];
   ignore?: IgnoreList;
@@ -94,10 +96,15 @@ function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, l
   return top;
 }
 
-async function* sources(root: string, target: ScanTarget, maxFileBytes: number): AsyncGenerator<SourceItem> {
+async function* sources(
+  root: string,
+  target: ScanTarget,
+  maxFileBytes: number,
+  gitignore: boolean,
+): AsyncGenerator<SourceItem> {
   if (target.mode === 'files') {
-    const inGit = !!repoTop(root);
-    for await (const item of listFiles(root, inGit)) yield 'file' in item ? { disk: item.file } : item;
+    const mode = !gitignore ? 'all' : repoTop(root) ? 'git' : 'walk';
+    for await (const item of listFiles(root, mode)) yield 'file' in item ? { disk: item.file } : item;
     return;
   }
   const lines = target.mode === 'diff' ? diffLines(root, target.base) : historyLines(root, target.range);
@@ -125,7 +132,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       batchFiles: o.batchFiles,
       progress: o.progress,
     });
-    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes));
+    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore));
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });
     const finishedAt = new Date();

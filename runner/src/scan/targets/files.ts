@@ -4,7 +4,8 @@
  * files itself. Symlinks are never followed: a link could point anywhere on the runner's disk.
  */
 import { spawn } from 'node:child_process';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RuntimeError } from '../../errors.js';
@@ -19,10 +20,11 @@ export interface DiskFile {
 
 export type WalkItem = { file: DiskFile } | { skipped: SkippedFile };
 
-async function classify(root: string, rel: string): Promise<WalkItem | undefined> {
+/** lstat, synchronously: one syscall of microseconds, cheaper than a thread-pool round trip per file. */
+function classify(root: string, rel: string): WalkItem | undefined {
   const abs = path.join(root, rel);
   try {
-    const st = await lstat(abs);
+    const st = lstatSync(abs);
     if (st.isSymbolicLink()) return { skipped: { path: rel, reason: 'symlink', detail: 'symlinks are not followed' } };
     if (!st.isFile()) return undefined; // directories (submodules), sockets, devices
     return { file: { path: rel, abs, size: st.size } };
@@ -87,12 +89,12 @@ function ignoredBy(levels: Level[], rel: string, isDir: boolean): boolean {
 }
 
 /** A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism. */
-async function* walkPaths(root: string, rel = '', levels: Level[] = []): AsyncGenerator<string> {
+async function* walkPaths(root: string, useIgnore: boolean, rel = '', levels: Level[] = []): AsyncGenerator<string> {
   const abs = rel ? path.join(root, rel) : root;
-  const here = [...levels, { dir: rel, ig: await loadIgnore(abs) }];
+  const here = useIgnore ? [...levels, { dir: rel, ig: await loadIgnore(abs) }] : levels;
   let entries: import('node:fs').Dirent[];
   try {
-    entries = await readdir(abs, { withFileTypes: true });
+    entries = readdirSync(abs, { withFileTypes: true });
   } catch {
     return;
   }
@@ -102,15 +104,16 @@ async function* walkPaths(root: string, rel = '', levels: Level[] = []): AsyncGe
     const child = rel ? `${rel}/${e.name}` : e.name;
     const isDir = e.isDirectory();
     if (ignoredBy(here, child, isDir)) continue;
-    if (isDir) yield* walkPaths(root, child, here);
+    if (isDir) yield* walkPaths(root, useIgnore, child, here);
     else yield child;
   }
 }
 
-export async function* listFiles(root: string, inGit: boolean): AsyncGenerator<WalkItem> {
-  const paths = inGit ? gitPaths(root) : walkPaths(root);
+/** `mode`: 'git' lists through git; 'walk' applies .gitignore files itself; 'all' ignores no file (not even via .gitignore). */
+export async function* listFiles(root: string, mode: 'git' | 'walk' | 'all'): AsyncGenerator<WalkItem> {
+  const paths = mode === 'git' ? gitPaths(root) : walkPaths(root, mode === 'walk');
   for await (const rel of paths) {
-    const item = await classify(root, rel);
+    const item = classify(root, rel);
     if (item) yield item;
   }
 }
