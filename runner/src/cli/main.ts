@@ -12,6 +12,7 @@ import { register as registerPublish } from './publish.js';
 import { register as registerPull } from './pull.js';
 import { register as registerIgnore } from './ignore.js';
 import { register as registerMergeReports } from './merge-reports.js';
+import { register as registerRun } from './run.js';
 import { register as registerScan } from './scan.js';
 
 const COMMANDS: ((program: Command) => void)[] = [
@@ -22,6 +23,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerScan,
   registerMergeReports,
   registerIgnore,
+  registerRun,
 ];
 
 export function buildProgram(): Command {

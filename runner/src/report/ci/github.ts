@@ -1,0 +1,80 @@
+/**
+ * GitHub Actions integration through @actions/core: one annotation per finding (file/line), a job summary
+ * table, and the step outputs `findings` and `report`. Called only when GITHUB_ACTIONS=true (see ci/index.ts):
+ * outside GitHub, @actions/core would print `::` workflow commands into someone else's log.
+ * Never `core.setSecret`: it prints the value it is given.
+ */
+import * as core from '@actions/core';
+import { type Finding, type ScanResult, type Severity, severityRank } from '../../scan/model.js';
+import { redactSecret } from '../redact.js';
+
+/** GitHub shows at most 10 error and 10 warning annotations per step; past this, the summary has the rest. */
+const MAX_ANNOTATIONS = 50;
+
+const ANNOTATE: Record<Severity, (message: string, props: core.AnnotationProperties) => void> = {
+  critical: core.error,
+  high: core.error,
+  medium: core.warning,
+  low: core.notice,
+  info: core.notice,
+};
+
+function html(s: string): string {
+  return s.replace(/[&<>"'|`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function shown(f: Finding, redact: boolean): string {
+  return redact ? redactSecret(f.secret) : f.secret;
+}
+
+function annotate(f: Finding, redact: boolean): void {
+  const props: core.AnnotationProperties = {
+    title: `${f.ruleId} (${f.severity})`,
+    file: f.path,
+    startLine: f.startLine,
+    endLine: f.endLine,
+    // GitHub accepts columns only on a one-line annotation.
+    ...(f.startLine === f.endLine ? { startColumn: f.startColumn, endColumn: f.endColumn } : {}),
+  };
+  ANNOTATE[f.severity](`${f.description}: ${shown(f, redact)} (${f.plugin.name})`, props);
+}
+
+export interface GithubOptions {
+  redact: boolean;
+  /** Path of the main report file, exposed as the `report` output. */
+  reportFile?: string;
+}
+
+export async function publishGithub(results: readonly ScanResult[], opts: GithubOptions): Promise<void> {
+  const findings = results
+    .flatMap((r) => r.findings)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  for (const f of findings.slice(0, MAX_ANNOTATIONS)) annotate(f, opts.redact);
+  if (findings.length > MAX_ANNOTATIONS) {
+    core.warning(`wasmci: ${findings.length - MAX_ANNOTATIONS} more findings are not annotated; see the job summary`);
+  }
+  core.setOutput('findings', String(findings.length));
+  if (opts.reportFile) core.setOutput('report', opts.reportFile);
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const s = core.summary.addHeading(`wasmci: ${findings.length} finding${findings.length === 1 ? '' : 's'}`, 2);
+  for (const r of results) {
+    s.addRaw(
+      `<p>${html(r.plugin.name)} ${html(r.plugin.version)}: ${r.stats.files} files, ${r.findings.length} findings` +
+        `${r.errors.length ? `, ${r.errors.length} errors` : ''}</p>`,
+      true,
+    );
+  }
+  if (findings.length) {
+    s.addTable([
+      ['Severity', 'Rule', 'Location', 'Secret', 'Plugin'].map((data) => ({ data, header: true })),
+      ...findings.map((f) => [
+        f.severity,
+        html(f.ruleId),
+        `<code>${html(f.path)}:${f.startLine}</code>`,
+        `<code>${html(shown(f, opts.redact))}</code>`,
+        html(f.plugin.name),
+      ]),
+    ]);
+  }
+  await s.write();
+}

@@ -1,0 +1,21 @@
+/**
+ * CI integrations after a scan: GitHub Actions annotations, summary and outputs when GITHUB_ACTIONS=true, and
+ * nothing anywhere else (GitLab reads report files from `artifacts:reports`; its log sections are ci/gitlab.ts).
+ */
+import type { ScanResult } from '../../scan/model.js';
+import { publishGithub } from './github.js';
+
+export interface CiOptions {
+  redact: boolean;
+  /** The main report file, exposed as the GitHub output `report`. */
+  reportFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function inGithubActions(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.GITHUB_ACTIONS === 'true';
+}
+
+export async function publishCi(results: readonly ScanResult[], opts: CiOptions): Promise<void> {
+  if (inGithubActions(opts.env ?? process.env)) await publishGithub(results, opts);
+}
