@@ -87,7 +87,9 @@ describe('wasmci run', () => {
     ]);
     const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(out('junit.xml'));
     expect(junit.testsuites.testsuite.map((s: Json) => s.name)).toEqual(['wasmci secrets', 'wasmci todo-markers']);
-    expect(JSON.parse(out('gl-code-quality-report.json'))).toHaveLength(3);
+    // Paths are the project's, not the scanned directory's: the todo step scanned src/.
+    const cq = JSON.parse(out('gl-code-quality-report.json'));
+    expect(cq.map((i: Json) => i.location.path).sort()).toEqual(['src/app.ts', 'src/app.ts', 'src/deploy.yml']);
     // The step's own report, and the scan: section of the same file applied to the step (data/ excluded).
     const own = JSON.parse(out('secrets.json'));
     expect(own.plugin.name).toBe('secrets');

@@ -11,6 +11,7 @@ import { renderCodeQuality } from './codequality.js';
 import { renderGitlab } from './gitlab.js';
 import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';
+import { toProjectPaths } from './paths.js';
 import { renderSarif } from './sarif.js';
 import { renderText } from './text.js';
 
@@ -40,15 +41,8 @@ export const RENDERERS: Record<string, Renderer> = {
   junit: renderJunit,
 };
 
-/** Where each format goes in CI, for help texts and the README. */
-export const REPORT_FILES: Record<string, string> = {
-  json: 'wasmci-report.json',
-  text: 'wasmci-report.txt',
-  gitlab: 'gl-secret-detection-report.json',
-  codequality: 'gl-code-quality-report.json',
-  sarif: 'wasmci.sarif',
-  junit: 'wasmci-junit.xml',
-};
+/** Formats read by other tools (GitLab, GitHub, SARIF viewers), whose paths are relative to the project root. */
+const PROJECT_PATHS = new Set(['gitlab', 'codequality', 'sarif', 'junit']);
 
 export function reportFormats(): string[] {
   return Object.keys(RENDERERS);
@@ -59,7 +53,7 @@ export function renderReport(format: string, result: ScanResult | readonly ScanR
   if (!r) throw new UsageError(`unknown report format "${format}"`, `use one of: ${reportFormats().join(', ')}`);
   const results = Array.isArray(result) ? (result as readonly ScanResult[]) : [result as ScanResult];
   if (results.length === 0) throw new UsageError(`a ${format} report needs at least one scan result`);
-  return r(results, opts);
+  return r(PROJECT_PATHS.has(format) ? results.map((x) => toProjectPaths(x, opts.env)) : results, opts);
 }
 
 /** Renders first, then writes atomically: a failure in either leaves no partial file. */

@@ -7,7 +7,11 @@ export function redactResult(result: ScanResult, redact: boolean): ScanResult {
   if (!redact) return result;
   return {
     ...result,
-    findings: result.findings.map((f) => ({ ...f, secret: redactSecret(f.secret), match: redactIn(f.match, f.secret) })),
+    findings: result.findings.map((f) => ({
+      ...f,
+      secret: redactSecret(f.secret),
+      match: redactIn(f.match, f.secret),
+    })),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import * as core from '@actions/core';
 import { type Finding, type ScanResult, type Severity, severityRank } from '../../scan/model.js';
+import { toProjectPaths } from '../paths.js';
 import { redactSecret } from '../redact.js';
 
 /** GitHub shows at most 10 error and 10 warning annotations per step; past this, the summary has the rest. */
@@ -45,7 +46,8 @@ export interface GithubOptions {
   reportFile?: string;
 }
 
-export async function publishGithub(results: readonly ScanResult[], opts: GithubOptions): Promise<void> {
+export async function publishGithub(scanned: readonly ScanResult[], opts: GithubOptions): Promise<void> {
+  const results = scanned.map((r) => toProjectPaths(r));
   const findings = results
     .flatMap((r) => r.findings)
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
