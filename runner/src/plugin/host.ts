@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import got from 'got';
 import { PluginError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { hostAllowed, type SandboxPolicy } from './policy.js';
 import { inspectModule, type ModuleInfo, prepareModule, WASM_PAGE } from './wasm-binary.js';
@@ -27,6 +27,11 @@ function workerSource(): string {
 }
 
 let cachedSource: string | undefined;
+
+interface CallResult {
+  output: Uint8Array;
+  outcomes?: DiskFileOutcome[];
+}
 
 /** Faults after which the instance's state cannot be trusted: the worker is stopped and must be replaced. */
 const FATAL: ReadonlySet<string> = new Set(['trap', 'timeout', 'memory-limit', 'exited', 'host-error']);
@@ -56,7 +61,7 @@ export class SandboxedPlugin {
   readonly #policy: SandboxPolicy;
   readonly #log: Logger;
   readonly #name: string;
-  #pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  #pending = new Map<number, { resolve(r: CallResult): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   #nextId = 1;
   #logBytes = 0;
   #logCapped = false;
@@ -133,10 +138,37 @@ export class SandboxedPlugin {
     return !this.#dead;
   }
 
-  /** Calls an export with raw input bytes; resolves with the raw output. */
-  call(fn: string, input: Uint8Array | string = new Uint8Array(0)): Promise<Uint8Array> {
-    if (this.#dead) return Promise.reject(this.#dead);
+  /**
+   * Calls an export with raw input bytes; resolves with the raw output. With `transfer`, an input that spans its
+   * whole ArrayBuffer is moved to the worker instead of copied (the caller must not use it afterwards).
+   */
+  async call(
+    fn: string,
+    input: Uint8Array | string = new Uint8Array(0),
+    opts: { transfer?: boolean } = {},
+  ): Promise<Uint8Array> {
     const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+    const movable =
+      opts.transfer &&
+      bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength &&
+      bytes.buffer instanceof ArrayBuffer;
+    const r = await this.#request(
+      fn,
+      (id) => ({ type: 'call', id, fn, input: bytes }),
+      movable ? [bytes.buffer as ArrayBuffer] : [],
+    );
+    return r.output;
+  }
+
+  /** Calls a scan export on a batch the worker reads from disk itself; resolves with the output and what became of each file. */
+  async callDisk(fn: string, batch: DiskBatch): Promise<{ output: Uint8Array; outcomes: DiskFileOutcome[] }> {
+    const r = await this.#request(fn, (id) => ({ type: 'call-disk', id, fn, batch }));
+    return { output: r.output, outcomes: r.outcomes ?? [] };
+  }
+
+  #request(fn: string, message: (id: number) => ToWorker, transfer: ArrayBuffer[] = []): Promise<CallResult> {
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     this.#logBytes = 0;
     this.#logCapped = false;
@@ -151,8 +183,7 @@ export class SandboxedPlugin {
         );
       }, this.#policy.timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      const msg: ToWorker = { type: 'call', id, fn, input: bytes };
-      this.#worker.postMessage(msg);
+      this.#worker.postMessage(message(id), transfer);
     });
   }
 
@@ -169,7 +200,7 @@ export class SandboxedPlugin {
         if (!p) return;
         clearTimeout(p.timer);
         this.#pending.delete(m.id);
-        if (m.type === 'result') p.resolve(m.output);
+        if (m.type === 'result') p.resolve({ output: m.output, outcomes: m.outcomes });
         else {
           const e = new PluginError(m.kind, m.message);
           if (FATAL.has(m.kind)) this.#kill(e);
@@ -235,6 +266,8 @@ export class SandboxedPlugin {
     port.on('message', async (req: HttpRequest) => {
       let reply: HttpResponse;
       try {
+        // Loaded on first use: most plugins never get a host grant, and got is a large part of start-up.
+        const { default: got } = await import('got');
         const res = await got(req.url, {
           method: req.method as never,
           headers: req.headers,

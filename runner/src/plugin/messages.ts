@@ -1,5 +1,6 @@
 /** Messages between the sandbox host (main thread) and a plugin worker. Both sides import only these types. */
 import type { PluginFaultKind } from '../errors.js';
+import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
 import type { SandboxPolicy } from './policy.js';
 
 export interface WorkerInit {
@@ -10,12 +11,15 @@ export interface WorkerInit {
   httpSignal: SharedArrayBuffer;
 }
 
-export type ToWorker = { type: 'call'; id: number; fn: string; input: Uint8Array };
+export type ToWorker =
+  | { type: 'call'; id: number; fn: string; input: Uint8Array }
+  /** A scan batch read from disk by the worker itself (see scan/batch-reader.ts). */
+  | { type: 'call-disk'; id: number; fn: string; batch: DiskBatch };
 
 export type FromWorker =
   | { type: 'ready'; exports: string[] }
   | { type: 'init-error'; kind: PluginFaultKind; message: string }
-  | { type: 'result'; id: number; output: Uint8Array }
+  | { type: 'result'; id: number; output: Uint8Array; outcomes?: DiskFileOutcome[] }
   | { type: 'error'; id: number; kind: PluginFaultKind; message: string }
   | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string }
   | { type: 'stdio'; fd: 1 | 2; bytes: Uint8Array };

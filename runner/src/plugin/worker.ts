@@ -6,6 +6,7 @@
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import createPlugin, { type CallContext } from '@extism/extism';
 import type { PluginFaultKind } from '../errors.js';
+import { type DiskFileOutcome, readDiskBatch } from '../scan/batch-reader.js';
 import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { INTERNAL_EXPORTS } from './messages.js';
 import { hostAllowed } from './policy.js';
@@ -161,48 +162,67 @@ async function main(): Promise<void> {
   post({ type: 'ready', exports: callable });
 
   const reserve = exportsObj.wasmci_input_reserve;
-  port.on('message', async (m: ToWorker) => {
-    if (m.type !== 'call') return;
-    const fn = m.fn === '_start' ? (RENAMED_EXPORTS._start as string) : m.fn;
+
+  async function invoke(id: number, name: string, input: Uint8Array, outcomes?: DiskFileOutcome[]): Promise<void> {
+    const fn = name === '_start' ? (RENAMED_EXPORTS._start as string) : name;
     if (typeof exportsObj[fn] !== 'function' || INTERNAL_EXPORTS.has(fn)) {
       post({
         type: 'error',
-        id: m.id,
+        id,
         kind: 'missing-export',
-        message: `the plugin has no function "${m.fn}"; it exports: ${callable.join(', ') || '(nothing callable)'}`,
+        message: `the plugin has no function "${name}"; it exports: ${callable.join(', ') || '(nothing callable)'}`,
       });
       return;
     }
     stderrTail = '';
     try {
       // Fast path: copy the input straight into linear memory instead of 8 bytes per host call.
-      if (typeof reserve === 'function' && memory && m.input.length > 0) {
-        const ptr = Number(reserve(BigInt(m.input.length)));
+      if (typeof reserve === 'function' && memory && input.length > 0) {
+        const ptr = Number(reserve(BigInt(input.length)));
         if (ptr > 0) {
-          if (ptr + m.input.length > memory.buffer.byteLength)
+          if (ptr + input.length > memory.buffer.byteLength)
             throw new HostDenied('wasmci_input_reserve returned an out-of-bounds pointer');
-          new Uint8Array(memory.buffer, ptr, m.input.length).set(m.input);
+          new Uint8Array(memory.buffer, ptr, input.length).set(input);
         }
       }
-      const out = await plugin.call(fn, m.input);
+      const out = await plugin.call(fn, input);
       const bytes = out ? out.bytes() : new Uint8Array(0);
       if (bytes.length > policy.outputMaxBytes) {
         post({
           type: 'error',
-          id: m.id,
+          id,
           kind: 'output-limit',
           message: `the plugin returned ${bytes.length} bytes, over the ${policy.outputMaxBytes} byte output limit`,
         });
         return;
       }
       const copy = bytes.slice();
-      post({ type: 'result', id: m.id, output: copy }, [copy.buffer]);
+      post({ type: 'result', id, output: copy, ...(outcomes ? { outcomes } : {}) }, [copy.buffer]);
     } catch (err) {
       if (err instanceof WasiExit && err.code === 0) {
-        post({ type: 'result', id: m.id, output: new Uint8Array(0) });
+        post({ type: 'result', id, output: new Uint8Array(0), ...(outcomes ? { outcomes } : {}) });
         return;
       }
-      post({ type: 'error', id: m.id, ...classify(err, memory) });
+      post({ type: 'error', id, ...classify(err, memory) });
+    }
+  }
+
+  port.on('message', async (m: ToWorker) => {
+    if (m.type === 'call') return invoke(m.id, m.fn, m.input);
+    if (m.type === 'call-disk') {
+      let read: ReturnType<typeof readDiskBatch>;
+      try {
+        read = readDiskBatch(m.batch);
+      } catch (err) {
+        post({
+          type: 'error',
+          id: m.id,
+          kind: 'host-error',
+          message: `reading the batch failed: ${(err as Error).message}`,
+        });
+        return;
+      }
+      return invoke(m.id, m.fn, read.input, read.outcomes);
     }
   });
 }

@@ -16,9 +16,10 @@ interface Slot {
 }
 
 interface Job {
-  fn: string;
-  input: Uint8Array;
-  resolve(out: Uint8Array): void;
+  /** Input bytes the task gives the instance: counted towards recycling. */
+  bytes: number;
+  task(plugin: SandboxedPlugin): Promise<unknown>;
+  resolve(out: unknown): void;
   reject(err: Error): void;
 }
 
@@ -56,11 +57,14 @@ export class PluginPool {
     return started[0] as SandboxedPlugin;
   }
 
-  /** Runs `fn` on the next free instance. Rejects with the PluginError of that call; the pool itself goes on. */
-  run(fn: string, input: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Runs `task` on the next free instance (`bytes`: how much input it gives it). Rejects with the error of that
+   * task; the pool itself goes on.
+   */
+  run<T>(bytes: number, task: (plugin: SandboxedPlugin) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new PluginError('host-error', 'the plugin pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ fn, input, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ bytes, task, resolve: resolve as (v: unknown) => void, reject });
       this.#dispatch();
     });
   }
@@ -113,8 +117,8 @@ export class PluginPool {
   async #runOn(slot: Slot, job: Job): Promise<void> {
     try {
       const plugin = await this.#instance(slot);
-      slot.bytes += job.input.length;
-      job.resolve(await plugin.call(job.fn, job.input));
+      slot.bytes += job.bytes;
+      job.resolve(await job.task(plugin));
     } catch (err) {
       if (!slot.plugin?.alive && !this.#closed) {
         this.restarts++;

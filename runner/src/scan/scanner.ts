@@ -1,21 +1,35 @@
 /**
  * The scan pipeline: targets (disk walk or git patches) -> filters (globs, shard, size, binary) -> batches ->
- * the plugin pool -> validated, enriched findings. Reading is I/O on the main thread while the plugins run on
- * their workers; at most a few batches are in flight, so memory stays bounded whatever the size of the tree.
+ * the plugin pool -> validated, enriched findings. Disk files are read by the plugin's worker thread itself
+ * (scan/batch-reader.ts), so the main thread only walks and dispatches; git content (diff, history) is batched
+ * here. At most a few batches are in flight, so memory stays bounded whatever the size of the tree.
  * A plugin fault costs only the file that caused it: the batch is split and retried to find that file.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { PluginError } from '../errors.js';
 import { allowedLines } from './allow.js';
+import { type DiskBatch, type DiskFileOutcome, isBinary } from './batch-reader.js';
 import { fingerprint, secretHash } from './fingerprint.js';
 import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from './model.js';
 import type { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
-import { type BatchFile, encodeBatch, ProtocolError, parseScanOutput, type RawFinding } from './protocol.js';
+import {
+  type BatchFile,
+  encodeBatch,
+  ProtocolError,
+  parseScanOutput,
+  type RawFinding,
+  type ScanAnswer,
+} from './protocol.js';
 import { inShard, type Shard } from './shard.js';
 import type { DiskFile } from './targets/files.js';
 import type { PatchFile } from './targets/patch.js';
+
+/** Where a finding's file came from: its allow-comment lines and, in history scans, its commit. */
+type SourceOf = (path: string, commit?: string) => { allow?: Set<number>; commitInfo?: CommitInfo };
+
+const sum = (outcomes: DiskFileOutcome[]) => outcomes.reduce((n, o) => n + o.size, 0);
+const allowOf = (o: DiskFileOutcome | undefined) => ({ allow: o?.allow ? new Set(o.allow) : undefined });
 
 export type SourceItem = { disk: DiskFile } | { patch: PatchFile } | { skipped: SkippedFile };
 
@@ -50,42 +64,6 @@ interface Pending {
   commitInfo?: CommitInfo;
 }
 
-const BINARY_SNIFF = 8000;
-
-function isBinary(data: Uint8Array): boolean {
-  return Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, BINARY_SNIFF)).indexOf(0) >= 0;
-}
-
-/**
- * Reads a file without following a symlink swapped in after the walk, and without reading past the size limit.
- * Synchronous on purpose: for page-cached files a read is a few microseconds, far less than a thread-pool round
- * trip per call, and the plugins keep working on their own threads meanwhile.
- */
-function readDisk(f: DiskFile, max: number): Uint8Array | SkippedFile {
-  let fd: number | undefined;
-  try {
-    fd = openSync(f.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { path: f.path, reason: 'unreadable', detail: 'not a regular file' };
-    if (st.size > max) return { path: f.path, reason: 'too-large', detail: `${st.size} bytes` };
-    const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { path: f.path, reason: 'vanished', detail: 'deleted during the scan' };
-    if (code === 'ELOOP') return { path: f.path, reason: 'symlink', detail: 'became a symlink during the scan' };
-    return { path: f.path, reason: 'unreadable', detail: code ?? (err as Error).message };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 export class ScanPipeline {
   readonly #o: ScanPipelineOptions;
   readonly #included: (p: string) => boolean;
@@ -94,8 +72,8 @@ export class ScanPipeline {
   readonly #inFlight = new Set<Promise<void>>();
   #batch: Pending[] = [];
   #batchSize = 0;
-  #toRead: DiskFile[] = [];
-  #toReadSize = 0;
+  #disk: DiskFile[] = [];
+  #diskSize = 0;
 
   constructor(o: ScanPipelineOptions) {
     this.#o = o;
@@ -119,14 +97,14 @@ export class ScanPipeline {
           this.#skip({ path: p, reason: 'too-large', detail: `${item.disk.size} bytes` });
           continue;
         }
-        this.#toRead.push(item.disk);
-        this.#toReadSize += item.disk.size;
-        if (this.#toReadSize >= this.#o.batchBytes || this.#toRead.length >= this.#o.batchFiles) await this.#readSome();
+        this.#disk.push(item.disk);
+        this.#diskSize += item.disk.size;
+        if (this.#diskSize >= this.#o.batchBytes || this.#disk.length >= this.#o.batchFiles) await this.#submitDisk();
       } else {
         await this.#add(item.patch, item.patch.commit);
       }
     }
-    await this.#readSome();
+    await this.#submitDisk();
     await this.#submit();
     await Promise.all(this.#inFlight);
     return this.#out;
@@ -137,16 +115,13 @@ export class ScanPipeline {
     this.#o.progress?.skipped();
   }
 
-  /** Reads the queued disk files and batches them in walk order. */
-  async #readSome(): Promise<void> {
-    const files = this.#toRead;
-    this.#toRead = [];
-    this.#toReadSize = 0;
-    for (const f of files) {
-      const d = readDisk(f, this.#o.maxFileBytes);
-      if (!(d instanceof Uint8Array)) this.#skip(d);
-      else await this.#add({ path: f.path, data: d });
-    }
+  /** Sends the queued disk files; the worker reads them. */
+  async #submitDisk(): Promise<void> {
+    if (this.#disk.length === 0) return;
+    const files = this.#disk;
+    this.#disk = [];
+    this.#diskSize = 0;
+    await this.#inFlightSlot(this.#scanDisk(files));
   }
 
   async #add(f: PatchFile, commitInfo?: CommitInfo): Promise<void> {
@@ -166,65 +141,113 @@ export class ScanPipeline {
     if (this.#batchSize >= this.#o.batchBytes || this.#batch.length >= this.#o.batchFiles) await this.#submit();
   }
 
-  /** Sends the current batch; waits first while enough batches are in flight to keep every instance busy. */
+  /** Sends the current batch of in-memory content (diff, history). */
   async #submit(): Promise<void> {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
     this.#batchSize = 0;
+    await this.#inFlightSlot(this.#scanBatch(batch));
+  }
+
+  /** Waits while enough batches are in flight to keep every instance busy, then tracks `work`. */
+  async #inFlightSlot(work: () => Promise<void>): Promise<void> {
     while (this.#inFlight.size >= this.#o.pool.size * 2) await Promise.race(this.#inFlight);
-    const p = this.#scanBatch(batch).finally(() => this.#inFlight.delete(p));
+    const p = work().finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
   }
 
-  async #scanBatch(batch: Pending[]): Promise<void> {
-    const bytes = batch.reduce((n, b) => n + b.file.data.length, 0);
-    try {
-      const out = await this.#o.pool.run(
-        'scan',
-        encodeBatch(
-          batch.map((b) => b.file),
-          this.#o.pluginOptions,
-        ),
-      );
-      const answer = parseScanOutput(out, new Set(batch.map((b) => b.file.path)));
-      this.#accept(batch, answer.findings);
-      for (const e of answer.errors) this.#out.errors.push(e);
-      this.#out.files += batch.length;
-      this.#out.bytes += bytes;
-      this.#o.progress?.scanned(batch.length, bytes);
-    } catch (err) {
-      if (batch.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
-        // Find the file that caused the fault: split and retry, so the rest of the batch is still scanned.
-        const mid = Math.ceil(batch.length / 2);
-        await Promise.all([this.#scanBatch(batch.slice(0, mid)), this.#scanBatch(batch.slice(mid))]);
-        return;
+  #scanDisk(files: DiskFile[]): () => Promise<void> {
+    return async () => {
+      const bytes = files.reduce((n, f) => n + f.size, 0);
+      const batch: DiskBatch = {
+        files: files.map((f) => ({ path: f.path, abs: f.abs })),
+        maxFileBytes: this.#o.maxFileBytes,
+        options: this.#o.pluginOptions,
+      };
+      try {
+        const r = await this.#o.pool.run(bytes, (p) => p.callDisk('scan', batch));
+        const scanned = r.outcomes.filter((o) => !o.skipped);
+        for (const o of r.outcomes) if (o.skipped) this.#skip(o.skipped);
+        const answer = parseScanOutput(r.output, new Set(scanned.map((o) => o.path)));
+        const byPath = new Map(scanned.map((o) => [o.path, o]));
+        this.#finish(answer, scanned.length, sum(scanned), (path) => allowOf(byPath.get(path)));
+      } catch (err) {
+        if (files.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
+          const mid = Math.ceil(files.length / 2);
+          await Promise.all([this.#scanDisk(files.slice(0, mid))(), this.#scanDisk(files.slice(mid))()]);
+          return;
+        }
+        this.#fail(
+          err,
+          files.map((f) => ({ path: f.path })),
+        );
       }
-      const reason =
-        err instanceof ProtocolError
-          ? `the plugin's answer was rejected: ${err.message}`
-          : err instanceof PluginError
-            ? `plugin error (${err.kind}): ${err.message}`
-            : `scan failed: ${(err as Error).message}`;
-      for (const b of batch) {
-        const where = b.commitInfo ? ` (commit ${b.commitInfo.sha})` : '';
-        this.#out.errors.push({
-          path: b.file.path,
-          message: `${reason}${batch.length > 1 ? ` [batch of ${batch.length}]` : ''}${where}`,
-        });
-      }
-      this.#o.progress?.scanned(0, 0);
-    }
+    };
   }
 
-  #accept(batch: Pending[], raw: RawFinding[]): void {
-    const byKey = new Map<string, Pending>();
-    for (const b of batch) byKey.set(`${b.file.commit ?? ''}\0${b.file.path}`, b);
+  #scanBatch(batch: Pending[]): () => Promise<void> {
+    return async () => {
+      const bytes = batch.reduce((n, b) => n + b.file.data.length, 0);
+      try {
+        const input = encodeBatch(
+          batch.map((b) => b.file),
+          this.#o.pluginOptions,
+        );
+        const out = await this.#o.pool.run(bytes, (p) => p.call('scan', input, { transfer: true }));
+        const answer = parseScanOutput(out, new Set(batch.map((b) => b.file.path)));
+        const byKey = new Map(batch.map((b) => [`${b.file.commit ?? ''}\0${b.file.path}`, b]));
+        this.#finish(answer, batch.length, bytes, (path, commit) => {
+          const src = byKey.get(`${commit ?? ''}\0${path}`) ?? batch.find((b) => b.file.path === path);
+          return { allow: src?.allow, commitInfo: src?.commitInfo };
+        });
+      } catch (err) {
+        if (batch.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
+          // Find the file that caused the fault: split and retry, so the rest of the batch is still scanned.
+          const mid = Math.ceil(batch.length / 2);
+          await Promise.all([this.#scanBatch(batch.slice(0, mid))(), this.#scanBatch(batch.slice(mid))()]);
+          return;
+        }
+        this.#fail(
+          err,
+          batch.map((b) => ({ path: b.file.path, commit: b.commitInfo?.sha })),
+        );
+      }
+    };
+  }
+
+  #finish(answer: ScanAnswer, files: number, bytes: number, source: SourceOf): void {
+    this.#accept(answer.findings, source);
+    for (const e of answer.errors) this.#out.errors.push(e);
+    this.#out.files += files;
+    this.#out.bytes += bytes;
+    this.#o.progress?.scanned(files, bytes);
+  }
+
+  /** Records a batch (after splitting, a single file) that could not be scanned. */
+  #fail(err: unknown, files: { path: string; commit?: string }[]): void {
+    const reason =
+      err instanceof ProtocolError
+        ? `the plugin's answer was rejected: ${err.message}`
+        : err instanceof PluginError
+          ? `plugin error (${err.kind}): ${err.message}`
+          : `scan failed: ${(err as Error).message}`;
+    for (const f of files) {
+      const where = f.commit ? ` (commit ${f.commit})` : '';
+      this.#out.errors.push({
+        path: f.path,
+        message: `${reason}${files.length > 1 ? ` [batch of ${files.length}]` : ''}${where}`,
+      });
+    }
+    this.#o.progress?.scanned(0, 0);
+  }
+
+  #accept(raw: RawFinding[], source: SourceOf): void {
     const rules = new Map(this.#o.plugin.rules.map((r) => [r.id, r]));
     let n = 0;
     for (const r of raw) {
-      const src = byKey.get(`${r.commit ?? ''}\0${r.path}`) ?? batch.find((b) => b.file.path === r.path);
-      if (src?.allow?.has(r.startLine)) {
+      const src = source(r.path, r.commit);
+      if (src.allow?.has(r.startLine)) {
         this.#out.allowed++;
         continue;
       }
@@ -247,7 +270,7 @@ export class ScanPipeline {
       };
       if (r.entropy !== undefined) f.entropy = r.entropy;
       if (r.confidence) f.confidence = r.confidence;
-      if (src?.commitInfo) f.commit = src.commitInfo;
+      if (src.commitInfo) f.commit = src.commitInfo;
       this.#out.findings.push(f);
       n++;
     }
