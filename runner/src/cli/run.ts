@@ -4,7 +4,8 @@
  * one set of reports for all scan steps, the CI integrations, a summary, and one exit code: the worst of the
  * steps that may fail the run (3 runtime > 2 usage > 1 findings > 0).
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { type Command, CommanderError, Option } from 'commander';
 import { type CallStepSpec, loadRunConfig, type ScanStepSpec, type Step, type StepGrants } from '../config/steps.js';
@@ -92,13 +93,15 @@ async function invoke(args: string[]): Promise<number> {
 
 async function runScanStep(step: Step & { kind: 'scan' }, cfg: string, flags: RunFlags): Promise<Outcome> {
   const started = Date.now();
-  const json = path.resolve(`.wasmci-run-${process.pid}-${step.name}.json`);
+  // The step's result comes back as its JSON report, in a private temp dir (never in the scanned tree).
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'wasmci-run-'));
+  const json = path.join(tmp, `${step.name}.json`);
   try {
     const code = await invoke(scanArgs(step.scan, step, cfg, flags, json));
     const result = (await loadJsonReport(json)).result;
     return { step, code, durationMs: Date.now() - started, result };
   } finally {
-    await rm(json, { force: true });
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
