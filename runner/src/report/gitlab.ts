@@ -107,7 +107,10 @@ export function renderGitlab(results: readonly ScanResult[], opts: ReportOptions
       end_time: gitlabTime(ends[ends.length - 1] as string),
       // Errors are per batch or file: a partial scan, which the schema calls a warning, not a failed one.
       status: 'success',
-      messages: errors.map((e) => ({ level: 'warn', value: e.path ? `${e.path}: ${e.message}` : e.message })),
+      messages: errors.map((e) => ({
+        level: 'warn',
+        value: `${e.path ? `${e.path}: ` : ''}${e.message || 'scan error'}`,
+      })),
     },
     vulnerabilities: findings.map((f, i) => vulnerability(f, keys[i] as string, opts)),
     remediations: [],
