@@ -274,6 +274,38 @@ describe('gitlab: transport faults', () => {
   });
 });
 
+describe('gitlab: progress and content checks', () => {
+  it('prints a few plain progress lines for a large download in a CI log (no TTY)', async () => {
+    // A valid module: the wasm header plus one 5 MiB custom section.
+    const payload = Buffer.alloc(5 * 1024 * 1024, 7);
+    const size = payload.length + 2;
+    const leb = [(size & 0x7f) | 0x80, ((size >> 7) & 0x7f) | 0x80, ((size >> 14) & 0x7f) | 0x80, (size >> 21) & 0x7f];
+    const big = Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, ...leb, 1, 0x78]), payload]);
+    gl.seed('42', 'big', '1.0.0', 'big.wasm', big);
+    const r = await runCli(['pull', 'gitlab:42/big@1.0.0'], { env: env({ CI_JOB_TOKEN: JOB_TOKEN }) });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('wasmci: downloading big@1.0.0 (5.0 MiB)');
+    expect(lines.slice(1).map((l) => l.replace(/ \(.*/, ''))).toEqual([
+      'wasmci: big@1.0.0: 25%',
+      'wasmci: big@1.0.0: 50%',
+      'wasmci: big@1.0.0: 75%',
+      'wasmci: big@1.0.0: 100%',
+    ]);
+    const small = await runCli(['pull', 'gitlab:42/probe@1.0.0'], { env: env({ CI_JOB_TOKEN: JOB_TOKEN }) });
+    expect(small.stderr).toBe('');
+  });
+
+  it('refuses a download that is not wasm (an HTML login page) with a pointed hint', async () => {
+    gl.seed('42', 'html', '1.0.0', 'html.wasm', Buffer.from('<!DOCTYPE html><title>Sign in</title>'));
+    const r = await runCli(['call', 'gitlab:42/html@1.0.0', 'echo'], { env: env({ CI_JOB_TOKEN: JOB_TOKEN }) });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/is not a WebAssembly module/);
+    expect(r.stderr).toMatch(/HTML\/XML page/);
+    expect(readdirSync(cache)).not.toContain('blobs');
+  });
+});
+
 describe('cache', () => {
   it('detects a corrupted entry, removes it and re-fetches', async () => {
     const e = env({ CI_JOB_TOKEN: JOB_TOKEN });
