@@ -6,8 +6,9 @@
  * before a redirect to another origin (GitLab sends package downloads to object storage that way).
  */
 import type { Agent as HttpAgent } from 'node:http';
-import got, { type Agents, HTTPError, type Method, RequestError } from 'got';
-import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+// got and hpagent are loaded on first use: most runs never touch the network (cached or local plugins), and
+// loading them is a large share of the CLI's start-up time.
+import type { Agents, Method, RequestError } from 'got';
 import { getProxyForUrl } from 'proxy-from-env';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -58,12 +59,13 @@ function envNumber(name: string, fallback: number): number {
 const agents = new Map<string, HttpAgent>();
 
 /** The proxy agent for a URL (undefined: connect directly), honouring NO_PROXY. */
-function agentFor(url: URL): Agents | undefined {
+async function agentFor(url: URL): Promise<Agents | undefined> {
   const proxy = getProxyForUrl(url.toString());
   if (!proxy) return undefined;
   const key = `${url.protocol}${proxy}`;
   let agent = agents.get(key);
   if (!agent) {
+    const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
     const options = { proxy, keepAlive: true, maxSockets: 16 };
     agent = url.protocol === 'https:' ? new HttpsProxyAgent(options) : new HttpProxyAgent(options);
     agents.set(key, agent);
@@ -93,11 +95,13 @@ export async function httpRequest(target: string | URL, opts: HttpRequestOptions
   const base = envNumber('WASMCI_HTTP_RETRY_BASE_MS', 1000);
   const progress = opts.progress ? createProgress(opts.progress, opts.log) : undefined;
   opts.log.debug(`${method} ${shown}`);
+  const { default: got, HTTPError, RequestError } = await import('got');
+  const agent = await agentFor(url);
   const request = got(url, {
     method,
     headers: opts.headers,
     body: opts.body ? Buffer.from(opts.body) : undefined,
-    agent: agentFor(url),
+    agent,
     followRedirect: opts.followRedirects ?? true,
     maxRedirects: 10,
     responseType: 'buffer',
@@ -119,7 +123,7 @@ export async function httpRequest(target: string | URL, opts: HttpRequestOptions
     },
     hooks: {
       beforeRedirect: [
-        (next) => {
+        async (next) => {
           const to = next.url as URL;
           checkTransportUrl(to, 'redirect target');
           if (to.origin !== url.origin) {
@@ -127,7 +131,7 @@ export async function httpRequest(target: string | URL, opts: HttpRequestOptions
               if (credentials.has(name.toLowerCase())) delete next.headers[name];
             delete next.headers.authorization;
           }
-          next.agent = agentFor(to) ?? {};
+          next.agent = (await agentFor(to)) ?? {};
           opts.log.debug(`redirected to ${redactUrl(to)}`);
         },
       ],
