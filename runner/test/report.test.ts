@@ -182,7 +182,9 @@ describe('reports from a real scan (AssemblyScript todo-markers plugin)', () => 
     const result = s.json('json');
     const colored = renderReport('text', result, { redact: true, color: true });
     expect(colored).toContain('\u001b[');
-    expect(colored.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '')).toBe(renderReport('text', result, { redact: true }));
+    expect(colored.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '')).toBe(
+      renderReport('text', result, { redact: true }),
+    );
     expect(colorFor({ isTTY: true }, {})).toBe(true);
     expect(colorFor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
     expect(colorFor({ isTTY: false }, {})).toBe(false);
