@@ -136,7 +136,7 @@ export function ensurePlanted(log = console.error) {
         continue;
       }
       for (const [i, it] of items.entries()) {
-        plants.push({ family: format.family, name: it.name, context, ...spots[i], secret: it.value });
+        plants.push({ family: format.family, name: it.name, context, ...spots[i], secret: it.value, core: it.core });
       }
     }
   }

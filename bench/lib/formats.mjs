@@ -13,6 +13,11 @@ function crcToken(r, prefix) {
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 
+/** A URL with a password: the password is the secret a scanner must report (`core`), alone or with the URL. */
+function urlItem(name, build, password) {
+  return { name, value: build(password), core: password };
+}
+
 function jwt(r) {
   const header = b64u(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const now = 1_700_000_000 + r.int(0, 30_000_000);
@@ -179,10 +184,12 @@ export const FORMATS = [
   {
     family: 'azure-storage',
     items: (r) => [
-      {
-        name: 'AZURE_STORAGE_CONNECTION_STRING',
-        value: `DefaultEndpointsProtocol=https;AccountName=${r.str(lower + digits, 12)};AccountKey=${b64u(r.bytes(64)).replace(/-/g, '+').replace(/_/g, '/')}==;EndpointSuffix=core.windows.net`,
-      },
+      urlItem(
+        'AZURE_STORAGE_CONNECTION_STRING',
+        (key) =>
+          `DefaultEndpointsProtocol=https;AccountName=${r.str(lower + digits, 12)};AccountKey=${key};EndpointSuffix=core.windows.net`,
+        r.bytes(64).toString('base64'),
+      ),
     ],
   },
   {
@@ -238,24 +245,27 @@ export const FORMATS = [
   {
     family: 'postgres-url',
     items: (r) => [
-      {
-        name: 'DATABASE_URL',
-        value: `postgres://${r.pick(['app', 'svc_orders', 'billing'])}:${r.str(alnum, 20)}@${r.pick(['db.internal', '10.0.3.17', 'pg-prod.cluster-x.eu-west-1.rds.amazonaws.com'])}:5432/${r.pick(['orders', 'app', 'main'])}`,
-      },
+      urlItem(
+        'DATABASE_URL',
+        (pw) =>
+          `postgres://${r.pick(['app', 'svc_orders', 'billing'])}:${pw}@${r.pick(['db.internal', '10.0.3.17', 'pg-prod.cluster-x.eu-west-1.rds.amazonaws.com'])}:5432/${r.pick(['orders', 'app', 'main'])}`,
+        r.str(alnum, 20),
+      ),
     ],
   },
   {
     family: 'mongodb-url',
     items: (r) => [
-      {
-        name: 'MONGO_URI',
-        value: `mongodb+srv://${r.pick(['admin', 'api'])}:${r.str(alnum, 18)}@cluster0.${r.str(lower + digits, 5)}.mongodb.net/prod`,
-      },
+      urlItem(
+        'MONGO_URI',
+        (pw) => `mongodb+srv://${r.pick(['admin', 'api'])}:${pw}@cluster0.${r.str(lower + digits, 5)}.mongodb.net/prod`,
+        r.str(alnum, 18),
+      ),
     ],
   },
   {
     family: 'redis-url',
-    items: (r) => [{ name: 'REDIS_URL', value: `redis://default:${r.str(alnum, 24)}@redis-prod.internal:6379/0` }],
+    items: (r) => [urlItem('REDIS_URL', (pw) => `redis://default:${pw}@redis-prod.internal:6379/0`, r.str(alnum, 24))],
   },
   {
     family: 'generic-password',

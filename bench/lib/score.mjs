@@ -1,11 +1,13 @@
 // Scores a contender's findings against the manifest. A finding is {path (relative to the scanned root),
 // startLine, endLine, rule, text (the reported secret or match)}. A planted secret counts as found when a finding
-// overlaps its file and lines and reports the secret, its base64 form (k8s Secrets), or at least half of it.
+// overlaps its file and lines and reports the secret, its base64 form (k8s Secrets), or at least half of it; for a
+// URL or connection string, reporting its password or key (`core`) is enough.
 
 const norm = (s) => String(s ?? '').replace(/\\n|\\r|\s|["']/g, '');
 
-function reports(f, secret, encoded) {
+function reports(f, secret, encoded, core) {
   const t = norm(f.text);
+  if (core && t.includes(norm(core))) return true;
   const s = norm(secret);
   if (!t) return false;
   if (t.includes(s)) return true;
@@ -33,7 +35,7 @@ export function scorePlanted(findings, manifest) {
   const missed = [];
   let found = 0;
   for (const p of manifest.plants) {
-    const hits = (idx.get(p.file) ?? []).filter((f) => overlaps(f, p) && reports(f, p.secret, p.encoded));
+    const hits = (idx.get(p.file) ?? []).filter((f) => overlaps(f, p) && reports(f, p.secret, p.encoded, p.core));
     if (hits.length) found++;
     else missed.push(p);
     for (const h of hits) matched.add(h);
