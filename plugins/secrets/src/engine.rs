@@ -379,6 +379,13 @@ impl Engine {
             return None;
         }
         let (s, e) = (ws + g.start(), ws + g.end());
+        if rule.trail > 0 && e < fe {
+            let b = buf[e];
+            let bad = b.is_ascii_alphanumeric() || b == b'_' || (rule.trail == 2 && matches!(b, b'-' | b'+' | b'/' | b'='));
+            if bad {
+                return None;
+            }
+        }
         let secret = &buf[s..e];
         let matched = &buf[ms..me];
         let entropy = shannon_entropy(secret);

@@ -3,6 +3,7 @@
 pub mod ac;
 pub mod config;
 pub mod engine;
+pub mod examples;
 pub mod protocol;
 pub mod rules;
 pub mod util;

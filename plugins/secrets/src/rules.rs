@@ -37,6 +37,12 @@ pub struct RuleSpec {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub regex: Option<String>,
+    /// Shorthand for "key = value" rules: a regex for the key name (matched case-insensitively)...
+    #[serde(default)]
+    pub context: Option<String>,
+    /// ...and a regex for the secret value; the rule's regex is built from both.
+    #[serde(default)]
+    pub secret: Option<String>,
     #[serde(default, alias = "secretGroup")]
     pub secret_group: Option<usize>,
     #[serde(default)]
@@ -143,6 +149,9 @@ pub struct Rule {
     pub allow: Vec<Allow>,
     pub generic: bool,
     pub builtin: bool,
+    /// Reject a match whose secret is directly followed by: 0 = anything allowed,
+    /// 1 = a word character, 2 = a token character (word, `-`, `+`, `/`, `=`).
+    pub trail: u8,
     pub examples: Vec<String>,
     pub negatives: Vec<String>,
 }
@@ -182,6 +191,15 @@ pub fn normalize_go_regex(re: &str) -> String {
         }
     }
     out
+}
+
+/// `<context>... = "<secret>"`: a key name containing the context words, an assignment
+/// operator, an optional quote, then the secret, which must end at a delimiter.
+pub fn context_regex(context: &str, secret: &str) -> String {
+    format!(
+        r#"(?i:(?:{})[a-z0-9_.\-]{{0,32}}?)["'\]]{{0,2}}[ \t]{{0,4}}(?:=|:=|:|=>|\?=)[ \t]{{0,4}}["'`]?({})(?:[^A-Za-z0-9_\-+/=]|$)"#,
+        context, secret
+    )
 }
 
 fn compile(id: &str, what: &str, re: &str, builtin: bool) -> Result<Regex, String> {
@@ -225,9 +243,22 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
     if id.is_empty() {
         return Err("a rule has an empty id".to_string());
     }
-    let regex = match &spec.regex {
-        Some(r) if !r.is_empty() => Some(compile(&id, "", r, builtin)?),
+    let built;
+    let regex_src = match (&spec.regex, &spec.context, &spec.secret) {
+        (Some(r), _, _) if !r.is_empty() => Some(r),
+        (_, Some(c), Some(sec)) => {
+            built = context_regex(c, sec);
+            Some(&built)
+        }
+        (_, None, Some(sec)) => {
+            built = format!(r"\b({})(?:[^A-Za-z0-9_]|$)", sec);
+            Some(&built)
+        }
         _ => None,
+    };
+    let regex = match regex_src {
+        Some(r) => Some(compile(&id, "", r, builtin)?),
+        None => None,
     };
     let path = match &spec.path {
         Some(p) if !p.is_empty() => Some(compile(&id, "path", p, false)?),
@@ -303,6 +334,12 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         allow,
         generic,
         builtin,
+        trail: match (&spec.regex, &spec.context, &spec.secret) {
+            (Some(r), _, _) if !r.is_empty() => 0,
+            (_, Some(_), Some(_)) => 2,
+            (_, None, Some(_)) => 1,
+            _ => 0,
+        },
         examples: spec.examples.clone(),
         negatives: spec.negatives.clone(),
         id,

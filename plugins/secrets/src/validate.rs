@@ -10,7 +10,7 @@ const PLACEHOLDER_MARKERS: &[&[u8]] = &[
     b"yourtoken", b"yourkey", b"yourapikey", b"yoursecret", b"yourpassword", b"insert_", b"insert-", b"dummy",
     b"sample", b"redacted", b"notreal", b"not_real", b"not-real", b"fake_", b"_fake", b"fakekey", b"faketoken",
     b"0000000000", b"1234567890", b"abcdefghij", b"deadbeef", b"replace_", b"replace-", b"replaceme",
-    b"todo_", b"fixme", b"lorem", b"ipsum",
+    b"todo_", b"fixme", b"lorem", b"ipsum", b"<", b">", b"_here", b"-here",
 ];
 
 /// Stricter list applied to the values of generic (context-based) rules.

@@ -1,0 +1,86 @@
+//! Every built-in rule has true-positive and true-negative examples (synthetic, generated from
+//! the templates in rules/rules.toml) and they must behave as declared.
+
+use secrets::config::{BUILTIN, DEFAULT_ENGINE};
+use secrets::examples::{expand, seed_for, split_path};
+use secrets::util::Rng;
+
+#[derive(serde::Serialize)]
+struct Example {
+    rule_id: String,
+    path: String,
+    content: String,
+    expect: bool,
+}
+
+fn all_examples() -> Vec<Example> {
+    let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
+    let mut out = Vec::new();
+    for r in rules {
+        for (i, t) in r.examples.iter().enumerate() {
+            let (path, tpl) = split_path(t);
+            let mut rng = Rng::new(seed_for(&r.id, i));
+            out.push(Example { rule_id: r.id.clone(), path: path.to_string(), content: expand(tpl, &mut rng), expect: true });
+        }
+        for (i, t) in r.negatives.iter().enumerate() {
+            let (path, tpl) = split_path(t);
+            let mut rng = Rng::new(seed_for(&r.id, 1000 + i));
+            out.push(Example { rule_id: r.id.clone(), path: path.to_string(), content: expand(tpl, &mut rng), expect: false });
+        }
+    }
+    out
+}
+
+#[test]
+fn every_rule_has_examples() {
+    let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
+    let mut missing = Vec::new();
+    for r in rules {
+        if r.examples.is_empty() || r.negatives.is_empty() {
+            missing.push(r.id.clone());
+        }
+        if r.keywords.is_empty() {
+            missing.push(format!("{} (no keywords)", r.id));
+        }
+    }
+    assert!(missing.is_empty(), "rules without examples/negatives/keywords: {:?}", missing);
+}
+
+#[test]
+fn rule_ids_unique_and_count() {
+    let (rules, _) = BUILTIN.as_ref().unwrap();
+    let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    ids.sort();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(n, ids.len(), "duplicate rule ids");
+    eprintln!("{} built-in rules", n);
+}
+
+#[test]
+fn examples_behave_as_declared() {
+    let engine = DEFAULT_ENGINE.as_ref().unwrap();
+    let mut failures = Vec::new();
+    let examples = all_examples();
+    for ex in &examples {
+        let findings = engine.scan_file(&ex.path, ex.content.as_bytes());
+        let hit = findings.iter().any(|f| f.rule_id == ex.rule_id);
+        if hit != ex.expect {
+            failures.push(format!(
+                "{} {}: {:?} in {} -> {:?}",
+                ex.rule_id,
+                if ex.expect { "MISSED" } else { "FALSE POSITIVE" },
+                ex.content,
+                ex.path,
+                findings.iter().map(|f| (&f.rule_id, &f.secret)).collect::<Vec<_>>()
+            ));
+        }
+    }
+    // Written for the runner's wasm test (runner/test/plugin-secrets.test.ts).
+    let json = serde_json::to_string_pretty(&examples).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/examples.generated.json");
+    if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str()) {
+        std::fs::write(path, json).unwrap();
+    }
+    assert!(failures.is_empty(), "{} of {} examples failed:\n{}", failures.len(), examples.len(), failures.join("\n"));
+}
