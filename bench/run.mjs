@@ -34,7 +34,14 @@ function ensureDebianTools() {
   }
   if (!missing.length) return;
   log(`tools: apt-get install -y ${missing.join(' ')}`);
-  execFileSync('apt-get', ['install', '-y', '-q', ...missing], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const install = () =>
+    execFileSync('apt-get', ['install', '-y', '-q', ...missing], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    install();
+  } catch {
+    execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] }); // a fresh machine's lists
+    install();
+  }
 }
 
 function build() {
