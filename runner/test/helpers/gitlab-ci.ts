@@ -104,7 +104,7 @@ export interface PipelineResult {
 }
 
 /** A git repository with an `origin` remote (gitlab-ci-local derives CI_PROJECT_* from it) and the templates. */
-export function pipelineRepo(files: Record<string, string>): string {
+export function pipelineRepo(files: Record<string, string | Buffer>): string {
   const dir = tempDir('wasmci-gcl-');
   const git = (...args: string[]) =>
     runSync('git', ['-c', 'user.name=CI Test', '-c', 'user.email=ci@example.test', ...args], dir);
