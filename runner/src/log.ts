@@ -51,3 +51,23 @@ export function createLogger(
 export function isLogLevel(v: string): v is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(v);
 }
+
+/**
+ * Untrusted text (a plugin's log line, a file name from the scanned repository) made safe for one line of a CI
+ * log: control characters, DEL, C1 controls and bidi overrides are escaped, so such text can neither start a line
+ * of its own (a forged runner message, a GitHub `::workflow-command::`, a GitLab `section_start` marker) nor
+ * move the cursor or hide what follows.
+ */
+export function printable(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    const control = (c < 0x20 && c !== 0x09) || (c >= 0x7f && c <= 0x9f);
+    const bidi = (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    if (!control && !bidi) out += ch;
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else out += c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16)}`;
+  }
+  return out;
+}

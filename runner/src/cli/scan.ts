@@ -156,7 +156,7 @@ export function register(program: Command): void {
     const reports = parseReports(flags.report, cwd);
     const tgt = target(flags, env);
     const failOn: FailOn = flags.failOn ?? sc.failOn ?? 'low';
-    const maxFileBytes = Math.floor(
+    let maxFileBytes = Math.floor(
       (flags.maxFileSize
         ? positive('--max-file-size', flags.maxFileSize)
         : (sc.maxFileSizeMiB ?? DEFAULT_MAX_FILE_MIB)) * MiB,
@@ -169,6 +169,14 @@ export function register(program: Command): void {
 
     const policy = sandboxPolicy(flags);
     policy.config = { ...(sc.pluginConfig ?? {}), ...policy.config };
+    // A file larger than the plugin's whole memory can never be scanned: skip it up front instead of reading and
+    // copying it (hundreds of MB of host memory) only for the plugin to fail.
+    if (maxFileBytes > policy.memoryMaxBytes) {
+      log.warn(
+        `--max-file-size is over the plugin memory limit (${policy.memoryMaxBytes / MiB} MiB): larger files are skipped; raise --memory-max to scan them`,
+      );
+      maxFileBytes = policy.memoryMaxBytes;
+    }
     const ref = flags.plugin ?? sc.plugin ?? defaultScanPlugin(env);
     const resolved = await loadPlugin(ref, flags, log);
     const compiled = await compilePlugin(resolved.bytes, policy);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { PluginError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { type Logger, printable } from '../log.js';
 import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { hostAllowed, type SandboxPolicy } from './policy.js';
@@ -236,7 +236,7 @@ export class SandboxedPlugin {
 
   #pluginLog(level: 'trace' | 'debug' | 'info' | 'warn' | 'error', message: string): void {
     if (!this.#log.enabled(level) || !this.#budgeted(message.length)) return;
-    this.#log[level](`${this.#name}: ${message}`);
+    this.#log[level](`${this.#name}: ${printable(message)}`);
   }
 
   #workerFault(err: Error): PluginError {

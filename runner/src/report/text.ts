@@ -1,8 +1,10 @@
 /**
  * The human report: findings grouped by file, then skipped files, errors and a totals line. Redacted by default.
  * Colour only when the caller says so (`colorFor`: a TTY and no NO_COLOR), so a file or a CI log never gets
- * escape codes by accident.
+ * escape codes by accident. Text from the repository or the plugin (paths, messages, matches) goes through
+ * printable(): a file name with a newline must not forge a CI log line.
  */
+import { printable } from '../log.js';
 import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../scan/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
@@ -30,18 +32,18 @@ function plural(n: number, word: string): string {
 function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: number): string[] {
   const where = `${f.startLine}:${f.startColumn}`.padEnd(width);
   const sev = paint(SEVERITY_COLOR[f.severity], f.severity.padEnd(8));
-  const secret = opts.redact ? redactSecret(f.secret) : f.secret;
-  const lines = [`  ${paint('2', where)}  ${sev} ${paint('1', f.ruleId)}  ${f.description}`];
+  const secret = printable(opts.redact ? redactSecret(f.secret) : f.secret);
+  const lines = [`  ${paint('2', where)}  ${sev} ${paint('1', printable(f.ruleId))}  ${printable(f.description)}`];
   const pad = ' '.repeat(width + 4);
   lines.push(`${pad}${paint('2', 'secret')} ${secret}  ${paint('2', `fingerprint ${f.fingerprint.slice(0, 16)}`)}`);
   if (f.match && f.match !== f.secret) {
     const shown = opts.redact ? redactIn(f.match, f.secret) : f.match;
-    lines.push(`${pad}${paint('2', 'match')}  ${shown.replace(/\s+/g, ' ').slice(0, 160)}`);
+    lines.push(`${pad}${paint('2', 'match')}  ${printable(shown.replace(/\s+/g, ' ').slice(0, 160))}`);
   }
   if (f.commit) {
     const c = f.commit;
     lines.push(
-      `${pad}${paint('2', 'commit')} ${c.sha.slice(0, 12)}${c.author ? ` by ${c.author}` : ''}${c.date ? ` on ${c.date}` : ''}`,
+      `${pad}${paint('2', 'commit')} ${c.sha.slice(0, 12)}${c.author ? ` by ${printable(c.author)}` : ''}${c.date ? ` on ${c.date}` : ''}`,
     );
   }
   return lines;
@@ -88,11 +90,12 @@ function renderOne(r: ScanResult, opts: ReportOptions): string {
   for (const f of r.findings) byFile.set(f.path, [...(byFile.get(f.path) ?? []), f]);
   for (const [file, list] of byFile) {
     const width = Math.max(...list.map((f) => `${f.startLine}:${f.startColumn}`.length));
-    out.push(paint('1;4', file));
+    out.push(paint('1;4', printable(file)));
     for (const f of list) out.push(...findingLines(f, opts, paint, width));
     out.push('');
   }
-  for (const e of r.errors) out.push(`${paint('31', 'error')} ${e.path ? `${e.path}: ` : ''}${e.message}`);
+  for (const e of r.errors)
+    out.push(`${paint('31', 'error')} ${e.path ? `${printable(e.path)}: ` : ''}${printable(e.message)}`);
   if (r.errors.length) out.push('');
   out.push(summary(r, paint));
   return out.join('\n');
