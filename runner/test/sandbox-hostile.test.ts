@@ -2,28 +2,11 @@
  * Hostile plugins: each abuse must end in a clear error or a refused call, the runner must not crash, and the
  * file system must be exactly as before.
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixture, runCli, tempDir } from './helpers/cli.js';
-
-/** A fingerprint of a whole tree: names, types, sizes, contents, link targets. */
-function treeHash(root: string): string {
-  const h = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      const st = lstatSync(p);
-      h.update(`${path.relative(root, p)}|${st.mode}|${st.size}\n`);
-      if (st.isSymbolicLink()) h.update(readlinkSync(p));
-      else if (st.isDirectory()) walk(p);
-      else h.update(readFileSync(p));
-    }
-  };
-  walk(root);
-  return h.digest('hex');
-}
+import { treeHash } from './helpers/hardening.js';
 
 const WASI_EFAULT = 21;
 const WASI_EBADF = 8;
