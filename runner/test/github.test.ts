@@ -88,6 +88,26 @@ describe('GitHub Actions mode', () => {
     expect(md).toContain(TOKEN.slice(0, 4)); // the redacted form: recognisable, not usable
   });
 
+  it('wasmci scan publishes too: annotations and outputs, once', async () => {
+    const dir = project();
+    const gh = tempDir('wasmci-gh-files-');
+    const output = path.join(gh, 'output.txt');
+    writeFileSync(output, '');
+    const r = await runCli(['scan', '.', '--plugin', secretsWasm, '--report', 'sarif=out.sarif'], {
+      cwd: dir,
+      env: { GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_OUTPUT: output },
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const annotations = r.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('::error'));
+    expect(annotations).toHaveLength(1);
+    expect(annotations[0]).toMatch(/file=deploy\.yml,line=1/);
+    expect(outputs(output)).toEqual({ findings: '1', report: path.join(dir, 'out.sarif') });
+    expect(r.stdout.toString()).not.toContain(TOKEN);
+  });
+
   it('outside GitHub: no workflow command, and the output files are not touched', async () => {
     const dir = project();
     const gh = tempDir('wasmci-gh-files-');

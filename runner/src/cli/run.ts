@@ -20,11 +20,11 @@ import { loadJsonReport } from '../scan/merge.js';
 import type { ScanResult } from '../scan/model.js';
 import { writeStdout } from './io.js';
 import { type SandboxFlags, sandboxPolicy } from './sandbox-options.js';
-import { loadPlugin } from './source-options.js';
+import { addSourceOptions, loadPlugin, type SourceFlags, sourceArgs } from './source-options.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface RunFlags {
+interface RunFlags extends SourceFlags {
   config: string;
   redact: boolean;
   step?: string[];
@@ -69,7 +69,7 @@ export function scanArgs(s: ScanStepSpec, step: Step, configFile: string, flags:
   if (s.jobs) a.push(`--jobs=${s.jobs}`);
   for (const [format, file] of Object.entries(step.reports)) a.push(`--report=${format}=${file}`);
   if (!flags.redact) a.push('--no-redact');
-  return [...a, ...grantArgs(step.grants)];
+  return [...a, '--no-ci-publish', ...sourceArgs(flags), ...grantArgs(step.grants)];
 }
 
 function errorText(err: unknown): string {
@@ -136,7 +136,7 @@ async function runCallStep(step: Step & { kind: 'call' }, flags: RunFlags): Prom
   const log = createLogger(flags.logLevel);
   const policy = sandboxPolicy(sandboxFlags(step.grants, flags.logLevel));
   const input = await callInput(c);
-  const resolved = await loadPlugin(c.plugin, {}, log);
+  const resolved = await loadPlugin(c.plugin, flags, log);
   const plugin = await SandboxedPlugin.start(await compilePlugin(resolved.bytes, policy), policy, log, step.name);
   try {
     const out = await plugin.call(c.function, input);
@@ -167,7 +167,7 @@ function summaryLine(o: Outcome): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('run the steps of .wasmci.yml (scans and plugin calls) in order; one set of reports, one exit code')
     .option('-c, --config <file>', 'the config file with a run: section', '.wasmci.yml')
@@ -176,49 +176,50 @@ export function register(program: Command): void {
     .option('--no-redact', 'show secrets in full in the output and reports')
     .addOption(
       new Option('--log-level <level>', 'runner and plugin log level').choices([...LOG_LEVELS]).default('warn'),
-    )
-    .action(async (flags: RunFlags) => {
-      const env = process.env;
-      const cfg = await loadRunConfig(path.resolve(flags.config));
-      const unknown = (flags.step ?? []).filter((n) => !cfg.steps.some((s) => s.name === n));
-      if (unknown.length) {
-        throw new UsageError(
-          `--step ${unknown.join(', ')}: no such step in ${cfg.file}`,
-          `steps: ${cfg.steps.map((s) => s.name).join(', ')}`,
-        );
+    );
+  addSourceOptions(cmd, { single: false });
+  cmd.action(async (flags: RunFlags) => {
+    const env = process.env;
+    const cfg = await loadRunConfig(path.resolve(flags.config));
+    const unknown = (flags.step ?? []).filter((n) => !cfg.steps.some((s) => s.name === n));
+    if (unknown.length) {
+      throw new UsageError(
+        `--step ${unknown.join(', ')}: no such step in ${cfg.file}`,
+        `steps: ${cfg.steps.map((s) => s.name).join(', ')}`,
+      );
+    }
+    const steps = flags.step ? cfg.steps.filter((s) => flags.step?.includes(s.name)) : cfg.steps;
+    // Paths in the config are relative to its directory, as GitLab's are to the project's.
+    const cwd = process.cwd();
+    process.chdir(path.dirname(cfg.file));
+    const outcomes: Outcome[] = [];
+    try {
+      for (const step of steps) {
+        const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
+        await writeStdout(sectionStart(step.name, header, env, false));
+        const o = await runStep(step, cfg.file, flags);
+        if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
+        await writeStdout(sectionEnd(step.name, env));
+        outcomes.push(o);
+        if (flags.failFast && o.code !== 0 && !step.allowFailure) break;
       }
-      const steps = flags.step ? cfg.steps.filter((s) => flags.step?.includes(s.name)) : cfg.steps;
-      // Paths in the config are relative to its directory, as GitLab's are to the project's.
-      const cwd = process.cwd();
-      process.chdir(path.dirname(cfg.file));
-      const outcomes: Outcome[] = [];
-      try {
-        for (const step of steps) {
-          const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
-          await writeStdout(sectionStart(step.name, header, env, false));
-          const o = await runStep(step, cfg.file, flags);
-          if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
-          await writeStdout(sectionEnd(step.name, env));
-          outcomes.push(o);
-          if (flags.failFast && o.code !== 0 && !step.allowFailure) break;
-        }
-        const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
-        const opts = { redact: flags.redact, env };
-        if (results.length) {
-          for (const [format, file] of Object.entries(cfg.reports)) await writeReport(format, file, results, opts);
-        }
-        const mainReport = Object.values(cfg.reports)[0];
-        await publishCi(results, { redact: flags.redact, env, reportFile: mainReport && path.resolve(mainReport) });
-        const skipped = steps.length - outcomes.length;
-        await writeStdout(
-          `wasmci run: ${outcomes.length} step${outcomes.length === 1 ? '' : 's'}${skipped ? ` (${skipped} not run: --fail-fast)` : ''}\n` +
-            `${outcomes.map(summaryLine).join('\n')}\n`,
-        );
-      } finally {
-        process.chdir(cwd);
+      const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
+      const opts = { redact: flags.redact, env };
+      if (results.length) {
+        for (const [format, file] of Object.entries(cfg.reports)) await writeReport(format, file, results, opts);
       }
-      const counted = outcomes.filter((o) => !o.step.allowFailure).map((o) => o.code);
-      const worst = [ExitCode.runtime, ExitCode.usage, ExitCode.findings].find((c) => counted.includes(c));
-      process.exitCode = worst ?? ExitCode.ok;
-    });
+      const mainReport = Object.values(cfg.reports)[0];
+      await publishCi(results, { redact: flags.redact, env, reportFile: mainReport && path.resolve(mainReport) });
+      const skipped = steps.length - outcomes.length;
+      await writeStdout(
+        `wasmci run: ${outcomes.length} step${outcomes.length === 1 ? '' : 's'}${skipped ? ` (${skipped} not run: --fail-fast)` : ''}\n` +
+          `${outcomes.map(summaryLine).join('\n')}\n`,
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+    const counted = outcomes.filter((o) => !o.step.allowFailure).map((o) => o.code);
+    const worst = [ExitCode.runtime, ExitCode.usage, ExitCode.findings].find((c) => counted.includes(c));
+    process.exitCode = worst ?? ExitCode.ok;
+  });
 }

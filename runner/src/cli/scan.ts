@@ -10,7 +10,9 @@ import { FAIL_ON, type FailOn, loadConfig } from '../config/index.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { compilePlugin } from '../plugin/host.js';
+import { publishCi } from '../report/ci/index.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
+import { colorFor } from '../report/text.js';
 import { loadBaseline } from '../scan/baseline.js';
 import { defaultScanPlugin } from '../scan/default-plugin.js';
 import { IgnoreList, loadIgnoreFile } from '../scan/ignore-file.js';
@@ -30,6 +32,8 @@ const BATCH_FILES = 1000;
 
 interface ScanFlags extends SandboxFlags, SourceFlags {
   plugin?: string;
+  /** false when `wasmci run` invokes this scan: run publishes once for all its steps. */
+  ciPublish: boolean;
   report?: string[];
   format: 'text' | 'json';
   failOn?: FailOn;
@@ -132,7 +136,8 @@ export function register(program: Command): void {
     .option('--config-file <file>', 'project config (default: PATH/.wasmci.yml); `--config FILE` works too')
     .addOption(
       new Option('--recycle-after <MiB>', 'replace a plugin instance after this much input').default('256').hideHelp(),
-    );
+    )
+    .addOption(new Option('--no-ci-publish', 'skip CI integrations (GitHub annotations, summary, outputs)').hideHelp());
   addSourceOptions(cmd);
   addSandboxOptions(cmd, { timeoutMs: 300_000 });
   cmd.action(async (dir: string, flags: ScanFlags) => {
@@ -214,7 +219,8 @@ export function register(program: Command): void {
     }
     const opts = { redact: flags.redact, env };
     for (const r of reports) await writeReport(r.format, r.file, result, opts);
-    await writeStdout(renderReport(flags.format, result, opts));
+    if (flags.ciPublish) await publishCi([result], { ...opts, reportFile: reports[0]?.file });
+    await writeStdout(renderReport(flags.format, result, { ...opts, color: colorFor(process.stdout, env) }));
     if (result.errors.length) log.warn(`${result.errors.length} file(s) could not be scanned: the scan is incomplete`);
     const bad = failing(result.findings, failOn);
     process.exitCode = bad.length ? ExitCode.findings : result.errors.length ? ExitCode.runtime : ExitCode.ok;

@@ -3,7 +3,6 @@
  * nothing anywhere else (GitLab reads report files from `artifacts:reports`; its log sections are ci/gitlab.ts).
  */
 import type { ScanResult } from '../../scan/model.js';
-import { publishGithub } from './github.js';
 
 export interface CiOptions {
   redact: boolean;
@@ -17,5 +16,8 @@ export function inGithubActions(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 export async function publishCi(results: readonly ScanResult[], opts: CiOptions): Promise<void> {
-  if (inGithubActions(opts.env ?? process.env)) await publishGithub(results, opts);
+  if (!inGithubActions(opts.env ?? process.env)) return;
+  // Loaded only inside GitHub Actions: @actions/core pulls in an HTTP client that is most of the bundle's weight.
+  const { publishGithub } = await import('./github.js');
+  await publishGithub(results, opts);
 }
