@@ -193,6 +193,12 @@ describe('wasmci call: limits and faults', () => {
     expect(r.stderr).toMatch(/plugin-error.*custom failure/);
   });
 
+  it('keeps an error message the plugin set just before trapping', async () => {
+    const r = await runCli(['call', fixture('errtrap.wasm'), 'throw']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/trap.*the plugin had reported: hi/);
+  });
+
   it('names the missing function and lists the exports', async () => {
     const r = await runCli(['call', probe(), 'no_such_fn']);
     expect(r.code).toBe(3);

@@ -41,6 +41,11 @@ const logger = {
 } as unknown as Console;
 
 let lastStatus = 0;
+/**
+ * The message of the plugin's last error_set in this call. Kept here rather than in the SDK so that an error set
+ * just before a trap (AssemblyScript's `throw`, a Rust panic hook) still reaches the user.
+ */
+let lastError: string | undefined;
 const httpFlag = new Int32Array(init.httpSignal);
 
 /** Extism's http_request, but checked against the grant and performed by the host thread. */
@@ -136,6 +141,9 @@ async function main(): Promise<void> {
             http_request: httpRequest,
             http_status_code: () => lastStatus,
             http_headers: () => 0n,
+            error_set: (ctx: CallContext, addr: bigint) => {
+              lastError = ctx.read(addr)?.string() || 'the plugin reported an error without a message';
+            },
           },
         },
       },
@@ -175,6 +183,7 @@ async function main(): Promise<void> {
       return;
     }
     stderrTail = '';
+    lastError = undefined;
     try {
       // Fast path: copy the input straight into linear memory instead of 8 bytes per host call.
       if (typeof reserve === 'function' && memory && input.length > 0) {
@@ -186,6 +195,10 @@ async function main(): Promise<void> {
         }
       }
       const out = await plugin.call(fn, input);
+      if (lastError !== undefined) {
+        post({ type: 'error', id, kind: 'plugin-error', message: lastError });
+        return;
+      }
       const bytes = out ? out.bytes() : new Uint8Array(0);
       if (bytes.length > policy.outputMaxBytes) {
         post({
@@ -203,7 +216,9 @@ async function main(): Promise<void> {
         post({ type: 'result', id, output: new Uint8Array(0), ...(outcomes ? { outcomes } : {}) });
         return;
       }
-      post({ type: 'error', id, ...classify(err, memory) });
+      const fault = classify(err, memory);
+      if (lastError !== undefined) fault.message += ` (the plugin had reported: ${lastError})`;
+      post({ type: 'error', id, ...fault });
     }
   }
 
