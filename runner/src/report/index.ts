@@ -4,7 +4,7 @@
  * A renderer takes a list so `wasmci run` can put several scans (one per step) into one report; `wasmci scan`
  * passes one.
  */
-import { UsageError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import type { ScanResult } from '../scan/model.js';
 import { writeFileAtomic } from './atomic.js';
 import { renderCodeQuality } from './codequality.js';
@@ -63,5 +63,16 @@ export async function writeReport(
   result: ScanResult | readonly ScanResult[],
   opts: ReportOptions,
 ): Promise<void> {
-  await writeFileAtomic(file, renderReport(format, result, opts));
+  const text = renderReport(format, result, opts);
+  try {
+    await writeFileAtomic(file, text);
+  } catch (err) {
+    // A full disk or a read-only directory is the environment's fault, not a crash: name the file and the cause.
+    const e = err as NodeJS.ErrnoException;
+    if (!e.code) throw err;
+    throw new RuntimeError(
+      `cannot write the ${format} report ${file}: ${e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.message}`,
+      'free disk space or write the report elsewhere; no partial report was left behind',
+    );
+  }
 }
