@@ -27,7 +27,7 @@ import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const MiB = 1024 * 1024;
 const DEFAULT_MAX_FILE_MIB = 10;
-const BATCH_BYTES = 4 * MiB;
+const BATCH_BYTES = 2 * MiB;
 const BATCH_FILES = 1000;
 
 interface ScanFlags extends SandboxFlags, SourceFlags {
