@@ -6,6 +6,7 @@
  * here are generous, speed targets live in bench/), a clear report line, the planted secret elsewhere still found,
  * and no planted secret in anything produced. Large fixtures are generated here and deleted afterwards.
  */
+import { execFileSync } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -169,16 +170,20 @@ describe('hostile repositories', () => {
     expect(leaked(producedBytes(text, [text.out]), t)).toEqual([]);
   });
 
-  // KNOWN BUG (reported to the lead): scan/targets/files.ts reads names as UTF-8 strings, so a name with bytes
-  // that are not UTF-8 is looked up under its lossy decoding, reported as "vanished" and never scanned: a repo
-  // can hide a secret from the scan that way. `it.fails` turns red once the walk keeps names as bytes.
-  it.fails('a file whose name is not UTF-8 is scanned, not reported as vanished', async () => {
+  // A name that is not UTF-8 must not hide a file: the walk keeps names as bytes (scan/targets/files.ts).
+  it('a file whose name is not UTF-8 is scanned, not reported as vanished', async () => {
     const dir = repoDir();
     const token = fakeGithubToken();
     writeFileSync(Buffer.from(`${dir}/bad\xff\xfe.env`, 'latin1'), `GITHUB_TOKEN=${token}\n`);
     const r = await scan(dir, [], 'non-UTF-8 file name');
     expect(r.report.skipped).toEqual([]);
     expect(r.report.findings).toHaveLength(1);
+    expect(r.report.findings[0].path).toBe('bad\\xff\\xfe.env');
+    // The same through git (untracked and tracked names come from `git ls-files -z` as bytes).
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    const g = await scan(dir, [], 'non-UTF-8 file name in git');
+    expect(g.report.skipped).toEqual([]);
+    expect(g.report.findings).toHaveLength(1);
   });
 
   it('files that vanish, appear, grow and turn into symlinks during the scan', async () => {

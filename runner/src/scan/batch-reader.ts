@@ -9,8 +9,11 @@ import { allowedLines } from './allow.js';
 import type { SkippedFile } from './model.js';
 import { type BatchFile, encodeBatch } from './protocol.js';
 
+/** `abs` arrives as a Uint8Array when the file's name is not UTF-8 (a Buffer becomes one on the way to a worker). */
+type DiskPath = { path: string; abs: string | Uint8Array };
+
 export interface DiskBatch {
-  files: { path: string; abs: string }[];
+  files: DiskPath[];
   maxFileBytes: number;
   options?: Record<string, unknown>;
 }
@@ -34,10 +37,10 @@ export function isBinary(data: Uint8Array): boolean {
  * Synchronous on purpose: for page-cached files a read is a few microseconds, far less than a thread-pool round
  * trip per call.
  */
-export function readDisk(f: { path: string; abs: string }, max: number): Uint8Array | SkippedFile {
+export function readDisk(f: DiskPath, max: number): Uint8Array | SkippedFile {
   let fd: number | undefined;
   try {
-    fd = openSync(f.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(typeof f.abs === 'string' ? f.abs : Buffer.from(f.abs), constants.O_RDONLY | constants.O_NOFOLLOW);
     const st = fstatSync(fd);
     if (!st.isFile()) return { path: f.path, reason: 'unreadable', detail: 'not a regular file' };
     if (st.size > max) return { path: f.path, reason: 'too-large', detail: `${st.size} bytes` };

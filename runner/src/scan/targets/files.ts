@@ -12,17 +12,50 @@ import { RuntimeError } from '../../errors.js';
 import type { SkippedFile } from '../model.js';
 
 export interface DiskFile {
-  /** Relative to the scan root, with forward slashes. */
+  /** Relative to the scan root, with forward slashes; bytes that are not UTF-8 shown as `\xNN`. */
   path: string;
-  abs: string;
+  /** The file's real name: a Buffer when the name is not UTF-8 (a decoded string would name another file). */
+  abs: string | Buffer;
   size: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file name from the file system or git, as bytes. Names need not be UTF-8, and a repository could otherwise
+ * hide a file from the scan by giving it a name that decodes to something else.
+ */
+interface RawName {
+  shown: string;
+  raw: Buffer;
+  /** The name decodes as UTF-8, so `shown` is exact and usable as a path. */
+  exact: boolean;
+}
+
+export function rawName(raw: Buffer): RawName {
+  try {
+    return { shown: utf8.decode(raw), raw, exact: true };
+  } catch {
+    let shown = '';
+    for (const b of raw) shown += b >= 0x80 ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
+    return { shown, raw, exact: false };
+  }
+}
+
+function joinRaw(a: RawName, b: RawName): RawName {
+  return {
+    shown: `${a.shown}/${b.shown}`,
+    raw: Buffer.concat([a.raw, Buffer.from('/'), b.raw]),
+    exact: a.exact && b.exact,
+  };
 }
 
 export type WalkItem = { file: DiskFile } | { skipped: SkippedFile };
 
 /** lstat, synchronously: one syscall of microseconds, cheaper than a thread-pool round trip per file. */
-function classify(root: string, rel: string): WalkItem | undefined {
-  const abs = path.join(root, rel);
+function classify(root: string, name: RawName): WalkItem | undefined {
+  const rel = name.shown;
+  const abs = name.exact ? path.join(root, rel) : Buffer.concat([Buffer.from(`${root}/`), name.raw]);
   try {
     const st = lstatSync(abs);
     if (st.isSymbolicLink()) return { skipped: { path: rel, reason: 'symlink', detail: 'symlinks are not followed' } };
@@ -36,7 +69,7 @@ function classify(root: string, rel: string): WalkItem | undefined {
 }
 
 /** NUL-separated paths from `git ls-files`, streamed. */
-async function* gitPaths(root: string): AsyncGenerator<string> {
+async function* gitPaths(root: string): AsyncGenerator<RawName> {
   const child = spawn(
     'git',
     ['-c', 'core.quotePath=false', 'ls-files', '-co', '--exclude-standard', '--deduplicate', '-z'],
@@ -53,15 +86,19 @@ async function* gitPaths(root: string): AsyncGenerator<string> {
     child.on('error', reject);
     child.on('close', resolve);
   });
-  let rest = '';
+  // Split on NUL as bytes: decoding first would corrupt names that are not UTF-8.
+  let rest = Buffer.alloc(0);
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    const parts = (rest + chunk.toString('utf8')).split('\0');
-    rest = parts.pop() ?? '';
-    for (const p of parts) {
-      if (p) yield p;
+    let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    let at = buf.indexOf(0);
+    while (at >= 0) {
+      if (at > 0) yield rawName(buf.subarray(0, at));
+      buf = buf.subarray(at + 1);
+      at = buf.indexOf(0);
     }
+    rest = Buffer.from(buf);
   }
-  if (rest) yield rest;
+  if (rest.length) yield rawName(rest);
   const code = await exited;
   if (code !== 0) throw new RuntimeError(`git ls-files failed in ${root}: ${stderr.trim()}`);
 }
@@ -71,9 +108,11 @@ interface Level {
   ig?: Ignore;
 }
 
-async function loadIgnore(abs: string): Promise<Ignore | undefined> {
+async function loadIgnore(dir: string | Buffer): Promise<Ignore | undefined> {
   try {
-    return ignore().add(await readFile(path.join(abs, '.gitignore'), 'utf8'));
+    const file =
+      typeof dir === 'string' ? path.join(dir, '.gitignore') : Buffer.concat([dir, Buffer.from('/.gitignore')]);
+    return ignore().add(await readFile(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -89,31 +128,39 @@ function ignoredBy(levels: Level[], rel: string, isDir: boolean): boolean {
 }
 
 /** A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism. */
-async function* walkPaths(root: string, useIgnore: boolean, rel = '', levels: Level[] = []): AsyncGenerator<string> {
-  const abs = rel ? path.join(root, rel) : root;
-  const here = useIgnore ? [...levels, { dir: rel, ig: await loadIgnore(abs) }] : levels;
-  let entries: import('node:fs').Dirent[];
+async function* walkPaths(
+  root: string,
+  useIgnore: boolean,
+  rel?: RawName,
+  levels: Level[] = [],
+): AsyncGenerator<RawName> {
+  const abs = !rel ? root : rel.exact ? path.join(root, rel.shown) : Buffer.concat([Buffer.from(`${root}/`), rel.raw]);
+  const here = useIgnore ? [...levels, { dir: rel?.shown ?? '', ig: await loadIgnore(abs) }] : levels;
+  let entries: import('node:fs').Dirent<Buffer>[];
   try {
-    entries = readdirSync(abs, { withFileTypes: true });
+    entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
   } catch {
     return;
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
   for (const e of entries) {
-    if (e.name === '.git') continue;
-    const child = rel ? `${rel}/${e.name}` : e.name;
+    if (e.name.equals(DOT_GIT)) continue;
+    const name = rawName(e.name);
+    const child = rel ? joinRaw(rel, name) : name;
     const isDir = e.isDirectory();
-    if (ignoredBy(here, child, isDir)) continue;
+    if (ignoredBy(here, child.shown, isDir)) continue;
     if (isDir) yield* walkPaths(root, useIgnore, child, here);
     else yield child;
   }
 }
 
+const DOT_GIT = Buffer.from('.git');
+
 /** `mode`: 'git' lists through git; 'walk' applies .gitignore files itself; 'all' ignores no file (not even via .gitignore). */
 export async function* listFiles(root: string, mode: 'git' | 'walk' | 'all'): AsyncGenerator<WalkItem> {
   const paths = mode === 'git' ? gitPaths(root) : walkPaths(root, mode === 'walk');
-  for await (const rel of paths) {
-    const item = classify(root, rel);
+  for await (const name of paths) {
+    const item = classify(root, name);
     if (item) yield item;
   }
 }
