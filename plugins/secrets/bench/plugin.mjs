@@ -8,7 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '..', '..', '..', 'package.json'));
 const extism = require('@extism/extism');
 
-export const wasmPath = join(here, '..', 'dist', 'secrets.wasm');
+export const wasmPath = process.env.SECRETS_WASM ?? join(here, '..', 'dist', 'secrets.wasm');
 
 export async function load({ config = {}, allowedPaths, wasm = wasmPath } = {}) {
   const data = readFileSync(wasm);

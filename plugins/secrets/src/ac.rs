@@ -16,9 +16,11 @@ pub struct Keywords {
     /// For each state (by premultiplied id / nclasses): (start, end) into `outputs`.
     out_ranges: Vec<(u32, u32)>,
     /// Per state: 1 if the state has outputs.
+    #[allow(dead_code)]
     is_match: Vec<u8>,
     outputs: Vec<(u32, u32)>, // (pattern id, pattern length)
     npatterns: usize,
+    max_len: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +116,8 @@ impl Keywords {
             out_ranges.push((start, outputs.len() as u32));
             is_match.push(if o.is_empty() { 0 } else { 1 });
         }
-        Keywords { nclasses, classes, table, out_ranges, is_match, outputs, npatterns: patterns.len() }
+        let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
+        Keywords { nclasses, classes, table, out_ranges, is_match, outputs, npatterns: patterns.len(), max_len }
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -122,22 +125,94 @@ impl Keywords {
     }
 
     /// Calls `f` for every (overlapping) occurrence, in order of end position.
+    #[inline(always)]
+    fn step(&self, s: usize, b: u8) -> u32 {
+        // SAFETY: `s` is always a premultiplied state id produced by the table (< nstates * nclasses)
+        // and every class is < nclasses, so the index is in bounds.
+        unsafe { *self.table.get_unchecked(s + *self.classes.get_unchecked(b as usize) as usize) }
+    }
+
+    #[inline(always)]
+    fn emit<F: FnMut(Hit)>(&self, s: usize, end: usize, f: &mut F) {
+        let (a, z) = self.out_ranges[s / self.nclasses];
+        for &(pid, len) in &self.outputs[a as usize..z as usize] {
+            f(Hit { pattern: pid as usize, start: end - len as usize, end });
+        }
+    }
+
+    /// Calls `f` for every (overlapping) occurrence, ordered by start position of the
+    /// region they belong to (within a region: by end position).
+    #[inline(never)]
     pub fn for_each<F: FnMut(Hit)>(&self, hay: &[u8], mut f: F) {
-        let nc = self.nclasses;
-        let table = &self.table[..];
-        let classes = &self.classes;
-        let is_match = &self.is_match[..];
-        let _ = is_match;
-        let mut s: usize = 0; // premultiplied
-        for (i, &b) in hay.iter().enumerate() {
-            let t = table[s + classes[b as usize] as usize];
+        if hay.len() < (1 << 16) || self.max_len == 0 {
+            self.run(hay, 0, hay.len(), usize::MAX, &mut f);
+            return;
+        }
+        // Two interleaved streams: independent DFA walks over the two halves of the input
+        // overlap in the CPU (a DFA walk is latency-bound: one dependent load per byte).
+        let mid = hay.len() / 2;
+        let a_end = (mid + self.max_len - 1).min(hay.len());
+        let mut second: Vec<Hit> = Vec::new();
+        let (mut sa, mut sb) = (0usize, 0usize);
+        let (mut i, mut j) = (0usize, mid);
+        let n = mid.min(hay.len() - mid);
+        let mut k = 0;
+        while k < n {
+            let ta = self.step(sa, unsafe { *hay.get_unchecked(i) });
+            let tb = self.step(sb, unsafe { *hay.get_unchecked(j) });
+            sa = (ta & !MATCH_FLAG) as usize;
+            sb = (tb & !MATCH_FLAG) as usize;
+            i += 1;
+            j += 1;
+            if (ta | tb) & MATCH_FLAG != 0 {
+                if ta & MATCH_FLAG != 0 {
+                    self.emit(sa, i, &mut f);
+                }
+                if tb & MATCH_FLAG != 0 {
+                    self.emit(sb, j, &mut |h: Hit| second.push(h));
+                }
+            }
+            k += 1;
+        }
+        // finish stream A into the overlap (only matches that start before `mid`)
+        while i < a_end {
+            let t = self.step(sa, hay[i]);
+            sa = (t & !MATCH_FLAG) as usize;
+            i += 1;
+            if t & MATCH_FLAG != 0 {
+                self.emit(sa, i, &mut |h: Hit| {
+                    if h.start < mid {
+                        f(h)
+                    }
+                });
+            }
+        }
+        while j < hay.len() {
+            let t = self.step(sb, hay[j]);
+            sb = (t & !MATCH_FLAG) as usize;
+            j += 1;
+            if t & MATCH_FLAG != 0 {
+                self.emit(sb, j, &mut |h: Hit| second.push(h));
+            }
+        }
+        for h in second {
+            if h.start >= mid {
+                f(h);
+            }
+        }
+    }
+
+    fn run<F: FnMut(Hit)>(&self, hay: &[u8], from: usize, to: usize, start_limit: usize, f: &mut F) {
+        let mut s: usize = 0;
+        for i in from..to {
+            let t = self.step(s, hay[i]);
             s = (t & !MATCH_FLAG) as usize;
             if t & MATCH_FLAG != 0 {
-                let st = s / nc;
-                let (a, z) = self.out_ranges[st];
-                for &(pid, len) in &self.outputs[a as usize..z as usize] {
-                    f(Hit { pattern: pid as usize, start: i + 1 - len as usize, end: i + 1 });
-                }
+                self.emit(s, i + 1, &mut |h: Hit| {
+                    if h.start < start_limit {
+                        f(h)
+                    }
+                });
             }
         }
     }
@@ -160,8 +235,39 @@ mod tests {
         assert_eq!(got, vec![(0, 3), (1, 3), (2, 6), (3, 15)]);
     }
     #[test]
+    fn two_streams_match_single_stream() {
+        let pats = ["ghp_", "sk_live", "live", "password", "x"];
+        let k = Keywords::new(&pats);
+        let mut hay = Vec::new();
+        let mut r = crate::util::Rng::new(7);
+        for _ in 0..200_000 {
+            let c = b"ghp_sklivepasswordx \n"[r.below(20)];
+            hay.push(c);
+        }
+        let mut a = Vec::new();
+        k.for_each(&hay, |h| a.push(h));
+        let mut b = Vec::new();
+        k.run(&hay, 0, hay.len(), usize::MAX, &mut |h| b.push(h));
+        a.sort_by_key(|h| (h.start, h.end, h.pattern));
+        b.sort_by_key(|h| (h.start, h.end, h.pattern));
+        assert_eq!(a, b);
+        for p in &pats {
+            for (i, w) in hay.windows(p.len()).enumerate() {
+                if w.eq_ignore_ascii_case(p.as_bytes()) {
+                    assert!(b.iter().any(|h| h.start == i && h.end == i + p.len()));
+                }
+            }
+        }
+    }
+    #[test]
     fn empty() {
         let k = Keywords::new::<&str>(&[]);
         assert!(k.find_all(b"abc").is_empty());
+    }
+}
+impl Keywords {
+    /// (states, classes) — for diagnostics.
+    pub fn dims(&self) -> (usize, usize) {
+        (self.table.len() / self.nclasses, self.nclasses)
     }
 }

@@ -165,11 +165,39 @@ impl Engine {
         out
     }
 
+    /// Benchmark helper: number of keyword hits (pre-filter only) and hits per keyword.
+    pub fn prefilter_dims(&self) -> (usize, usize) {
+        self.kw.dims()
+    }
+
+    pub fn prefilter_stats(&self, buf: &[u8]) -> (usize, Vec<(String, usize)>) {
+        let mut counts = vec![0usize; self.kw.pattern_count()];
+        let mut n = 0;
+        self.kw.for_each(buf, |h| {
+            n += 1;
+            counts[h.pattern] += 1;
+        });
+        let mut names: Vec<(String, usize)> = Vec::new();
+        for (i, c) in counts.into_iter().enumerate() {
+            if c > 0 {
+                let kw = if i < self.decode_base {
+                    self.rules[self.kw_rules[i][0] as usize].keywords.iter().find(|_| true).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                names.push((format!("{}#{}", kw, i), c));
+            }
+        }
+        names.sort_by_key(|x| std::cmp::Reverse(x.1));
+        (n, names)
+    }
+
     /// Scans a single file's content.
     pub fn scan_file(&self, path: &str, data: &[u8]) -> Vec<Finding> {
         self.scan(data, &[FileRef { path, commit: None, start: 0, end: data.len() }])
     }
 
+    #[inline(never)]
     fn flush_file(&self, buf: &[u8], f: &FileRef, hits: &[Hit], scratch: &mut Scratch, out: &mut Vec<Finding>) {
         if f.end > buf.len() || f.start > f.end {
             return;
@@ -244,6 +272,14 @@ impl Engine {
                             continue;
                         }
                     }
+                    Precheck::KeyAssignment => {
+                        if !precheck_key_assignment(buf, h.end, fe) {
+                            continue;
+                        }
+                    }
+                }
+                if !rule.keywords_exact.is_empty() && !rule.keywords_exact.iter().any(|k| &buf[h.start..h.end] == k.as_slice()) {
+                    continue;
                 }
                 if let Some(p) = &rule.path {
                     let st = &mut scratch.path_ok[r as usize];
@@ -363,7 +399,7 @@ impl Engine {
         let m = caps.get(0)?;
         let (ms, me) = (ws + m.start(), ws + m.end());
         // A match cut by the window edge (inside a longer token) is not trustworthy.
-        if ms == ws && ws > fs && buf[ws - 1] != b'\n' && is_token_byte(buf[ws - 1]) && is_token_byte(buf[ws]) {
+        if !rule.anchored && ms == ws && ws > fs && buf[ws - 1] != b'\n' && is_token_byte(buf[ws - 1]) && is_token_byte(buf[ws]) {
             return None;
         }
         if me == we && we < fe && buf[we] != b'\n' && is_token_byte(buf[we]) && me > ms && is_token_byte(buf[me - 1]) {
@@ -626,6 +662,17 @@ fn allow_matches<'b>(
 }
 
 fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize) -> (usize, usize) {
+    if rule.anchored {
+        // the keyword is the token's prefix: one byte of left context for the boundary
+        let ws = s.saturating_sub(1).max(fs);
+        let mut we = (e + rule.after).min(fe);
+        if !rule.multiline {
+            if let Some(i) = memchr::memchr(b'\n', &buf[e..we]) {
+                we = e + i;
+            }
+        }
+        return (ws, we);
+    }
     let mut ws = s.saturating_sub(rule.before).max(fs);
     let mut we = (e + rule.after).min(fe);
     if !rule.multiline {
@@ -672,6 +719,16 @@ fn precheck_assignment(buf: &[u8], s: usize, e: usize, fe: usize) -> bool {
         b'?' | b'<' => next == b'=' || next == b'-',
         _ => false,
     }
+}
+
+/// `<keyword><key chars>["']? <op>`: the keyword begins a key name that is assigned a value.
+fn precheck_key_assignment(buf: &[u8], e: usize, fe: usize) -> bool {
+    let mut j = e;
+    let lim = (e + 33).min(fe);
+    while j < lim && (buf[j].is_ascii_alphanumeric() || matches!(buf[j], b'_' | b'.' | b'-')) {
+        j += 1;
+    }
+    precheck_assignment(buf, j, j, fe)
 }
 
 /// `://user:pass@`: an `@` after a `:` within the authority.

@@ -51,6 +51,12 @@ pub struct RuleSpec {
     pub validator: Option<String>,
     #[serde(default)]
     pub precheck: Option<String>,
+    /// The keyword starts the match (vendor prefix): scan only from the keyword on.
+    #[serde(default)]
+    pub anchored: Option<bool>,
+    /// Keywords must match with their exact case (faster for prefixes like `EAAA`).
+    #[serde(default)]
+    pub keywords_case_sensitive: Option<bool>,
     #[serde(default)]
     pub confidence: Option<String>,
     #[serde(default)]
@@ -125,6 +131,8 @@ pub enum Precheck {
     Assignment,
     /// The keyword (`://`) must be followed by `user:pass@` before the end of the authority.
     Userinfo,
+    /// The keyword starts a key name: up to 32 more key characters, then an assignment operator.
+    KeyAssignment,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +160,9 @@ pub struct Rule {
     /// Reject a match whose secret is directly followed by: 0 = anything allowed,
     /// 1 = a word character, 2 = a token character (word, `-`, `+`, `/`, `=`).
     pub trail: u8,
+    pub anchored: bool,
+    /// Exact-case keywords (empty unless `keywords_case_sensitive`).
+    pub keywords_exact: Vec<Vec<u8>>,
     pub examples: Vec<String>,
     pub negatives: Vec<String>,
 }
@@ -288,8 +299,12 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         None | Some("") | Some("none") => Precheck::None,
         Some("assignment") => Precheck::Assignment,
         Some("userinfo") => Precheck::Userinfo,
+        Some("key-assignment") => Precheck::KeyAssignment,
         Some(v) => return Err(format!("rule '{}': unknown precheck '{}'", id, v)),
     };
+    let is_context_form = spec.regex.as_deref().map(|r| r.is_empty()).unwrap_or(true) && spec.context.is_some();
+    let is_secret_form = spec.regex.as_deref().map(|r| r.is_empty()).unwrap_or(true) && spec.context.is_none() && spec.secret.is_some();
+    let precheck = if precheck == Precheck::None && is_context_form && builtin { Precheck::KeyAssignment } else { precheck };
     let generic = spec.tags.iter().any(|t| t == "generic");
     let confidence = match spec.confidence.as_deref() {
         Some("high") => "high",
@@ -334,6 +349,12 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         allow,
         generic,
         builtin,
+        anchored: spec.anchored.unwrap_or(is_secret_form && builtin),
+        keywords_exact: if spec.keywords_case_sensitive.unwrap_or(false) {
+            spec.keywords.iter().map(|k| k.as_bytes().to_vec()).collect()
+        } else {
+            Vec::new()
+        },
         trail: match (&spec.regex, &spec.context, &spec.secret) {
             (Some(r), _, _) if !r.is_empty() => 0,
             (_, Some(_), Some(_)) => 2,

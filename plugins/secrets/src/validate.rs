@@ -21,7 +21,7 @@ const GENERIC_WORDS: &[&[u8]] = &[
     b"bearer", b"basic", b"function", b"return", b"new ", b"this.", b"self.", b"config.", b"env.", b"settings.",
     b"options.", b"props.", b"params.", b"args.", b"context.", b"ctx.", b"req.", b"request.", b"data.", b"user.",
     b"secrets.", b"vars.", b"inputs.", b"var.", b"local.", b"module.", b"values.", b"mock", b"stub", b"fixture",
-    b"encrypted", b"hashed", b"<", b">", b"localhost",
+    b"encrypted", b"hashed", b"<", b">", b"localhost", b"abc123", b"xyz", b"?.", b"=>", b"...",
 ];
 
 pub fn is_placeholder(secret: &[u8]) -> bool {
@@ -165,7 +165,7 @@ pub fn url_password_check(secret: &[u8], matched: &[u8]) -> bool {
     const BAD: &[&[u8]] = &[
         b"password", b"passwd", b"pass", b"pwd", b"secret", b"changeme", b"example", b"xxx", b"***", b"${", b"{{",
         b"%s", b"<", b"[", b"$", b"user", b"admin", b"root", b"test", b"guest", b"demo", b"foo", b"bar", b"token",
-        b"dummy", b"sample", b"placeholder", b"redacted",
+        b"dummy", b"sample", b"placeholder", b"redacted", b"opensesame",
     ];
     if BAD.iter().any(|m| contains(&l, m)) {
         return false;
@@ -359,7 +359,7 @@ pub fn secret_key_name(key: &[u8]) -> bool {
         b"password" | b"passwd" | b"passwort" | b"pwd" | b"passphrase" | b"secret" | b"apikey" | b"credential"
         | b"credentials" | b"authtoken" | b"accesstoken" | b"privatekey" | b"secretkey" => true,
         b"token" => true,
-        b"pass" => n >= 2 || key.len() == 4,
+        b"pass" => n >= 2,
         b"key" => matches!(
             prev,
             b"api" | b"access" | b"secret" | b"private" | b"auth" | b"client" | b"signing" | b"encryption" | b"master"
@@ -451,6 +451,21 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
     const EXT: &[&[u8]] = &[b".json", b".pem", b".key", b".txt", b".yml", b".yaml", b".js", b".ts", b".env", b".p12",
         b".pfx", b".crt", b".jks", b".html", b".xml", b".png", b".conf", b".py"];
     if EXT.iter().any(|e| l.ends_with(e)) {
+        return false;
+    }
+    if !v.is_ascii() {
+        return false; // natural-language text (translations), not a credential
+    }
+    // the value without surrounding punctuation, e.g. "?InterpolationInTemplate"
+    let core = {
+        let a = v.iter().position(|b| b.is_ascii_alphanumeric()).unwrap_or(v.len());
+        let z = v.iter().rposition(|b| b.is_ascii_alphanumeric()).map(|i| i + 1).unwrap_or(a);
+        &v[a..z.max(a)]
+    };
+    if core.len() < 8 {
+        return false;
+    }
+    if core.iter().all(|b| b.is_ascii_alphabetic()) && core.len() < v.len() {
         return false;
     }
     let has_digit = v.iter().any(|b| b.is_ascii_digit());

@@ -1,0 +1,94 @@
+//! Native throughput benchmark: cargo run --release --example bench -- <dir> [cap_mb] [--findings]
+use secrets::config::DEFAULT_ENGINE;
+use secrets::engine::FileRef;
+use std::time::Instant;
+
+fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>, budget: &mut u64) {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(_) => return,
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        if *budget == 0 {
+            return;
+        }
+        let ft = match e.file_type() {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        let p = e.path();
+        if ft.is_dir() {
+            walk(&p, out, budget);
+        } else if ft.is_file() {
+            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+            if len == 0 || len > 20 << 20 {
+                continue;
+            }
+            *budget = budget.saturating_sub(len);
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args.get(1).cloned().unwrap_or_else(|| "/work/main/node_modules".into());
+    let cap: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let show = args.iter().any(|a| a == "--findings");
+    let mut paths = Vec::new();
+    let mut budget = u64::MAX;
+    walk(std::path::Path::new(&dir), &mut paths, &mut budget);
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    let mut names = Vec::new();
+    for p in &paths {
+        if let Ok(d) = std::fs::read(p) {
+            if memchr_nul(&d) {
+                continue;
+            }
+            if buf.len() as u64 + d.len() as u64 > cap << 20 {
+                break;
+            }
+            let s = buf.len();
+            buf.extend_from_slice(&d);
+            spans.push((s, buf.len()));
+            names.push(p.to_string_lossy().into_owned());
+        }
+    }
+    let files: Vec<FileRef> =
+        spans.iter().zip(&names).map(|(&(s, e), n)| FileRef { path: n, commit: None, start: s, end: e }).collect();
+    let engine = DEFAULT_ENGINE.as_ref().unwrap();
+    let t = Instant::now();
+    let (nh, top) = engine.prefilter_stats(&buf);
+    let dt0 = t.elapsed().as_secs_f64();
+    println!("dims {:?}", engine.prefilter_dims());
+    let t1 = Instant::now();
+    let mut cnt = 0usize;
+    for _ in 0..3 { cnt += engine.prefilter_stats(&buf).0; }
+    println!("3x prefilter {:.3}s {}", t1.elapsed().as_secs_f64(), cnt);
+    println!("prefilter only: {:.3} s, {} hits, top {:?}", dt0, nh, &top[..top.len().min(25)]);
+    let t = Instant::now();
+    let _ = engine.scan(&buf, &files);
+    println!("first scan {:.3}s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let findings = engine.scan(&buf, &files);
+    let dt = t.elapsed().as_secs_f64();
+    let mb = buf.len() as f64 / 1e6;
+    println!("{} files, {:.1} MB, {:.3} s, {:.0} MB/s, {} findings", files.len(), mb, dt, mb / dt, findings.len());
+    let mut by_rule = std::collections::BTreeMap::new();
+    for f in &findings {
+        *by_rule.entry(f.rule_id.clone()).or_insert(0) += 1;
+    }
+    println!("{:?}", by_rule);
+    if show {
+        for f in &findings {
+            println!("{} {}:{} {:?} | {}", f.rule_id, f.path, f.start_line, f.secret, f.matched.chars().take(160).collect::<String>());
+        }
+    }
+}
+
+fn memchr_nul(d: &[u8]) -> bool {
+    d[..d.len().min(8000)].contains(&0)
+}
