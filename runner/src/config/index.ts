@@ -16,7 +16,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../scan/model.js';
 
@@ -46,19 +47,6 @@ export interface WasmciConfig {
 }
 
 export const CONFIG_NAMES = ['.wasmci.yml', '.wasmci.yaml'];
-
-class At {
-  constructor(
-    readonly file: string,
-    readonly lc: LineCounter,
-  ) {}
-  error(node: Node | null | undefined, message: string, hint?: string): UsageError {
-    const off = node?.range?.[0];
-    const where =
-      off === undefined ? this.file : `${this.file}:${this.lc.linePos(off).line}:${this.lc.linePos(off).col}`;
-    return new UsageError(`${where}: ${message}`, hint);
-  }
-}
 
 function scalar(at: At, node: unknown, what: string): unknown {
   if (!isScalar(node)) throw at.error(node as Node, `${what} must be a single value`);
@@ -168,14 +156,7 @@ function parseScan(at: At, node: unknown): ScanConfig {
 }
 
 export function parseConfig(text: string, file: string): WasmciConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const at = new At(file, lc);
-  const first = doc.errors[0];
-  if (first) {
-    const { line, col } = lc.linePos(first.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: invalid YAML: ${first.message.split('\n')[0]}`);
-  }
+  const { doc, at } = parseYamlDocument(text, file);
   if (doc.contents === null) return { file, scan: {} };
   if (!isMap(doc.contents)) throw at.error(doc.contents, 'the config must be a mapping (e.g. "scan:" at the top)');
   const top = keys(at, doc.contents, 'the config', ['version', 'scan', 'plugins', 'sources', 'run']);

@@ -20,7 +20,8 @@
  *         timeout: 30000
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
 import { reportFormats } from '../report/index.js';
 import { FAIL_ON, type FailOn } from './index.js';
@@ -111,22 +112,6 @@ const SCAN_KEYS = [
 ];
 const CALL_KEYS = ['plugin', 'function', 'input', 'input_file', 'output'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-class At {
-  constructor(
-    readonly file: string,
-    readonly lc: LineCounter,
-  ) {}
-  where(node: unknown): string {
-    const off = (node as Node | null | undefined)?.range?.[0];
-    if (off === undefined) return this.file;
-    const { line, col } = this.lc.linePos(off);
-    return `${this.file}:${line}:${col}`;
-  }
-  error(node: unknown, message: string, hint?: string): UsageError {
-    return new UsageError(`${this.where(node)}: ${message}`, hint);
-  }
-}
 
 function keys(at: At, node: unknown, what: string, allowed: string[]): Map<string, unknown> {
   if (!isMap(node)) throw at.error(node, `${what} must be a mapping`);
@@ -292,14 +277,7 @@ function step(at: At, node: unknown, index: number): Step {
 }
 
 export function parseRunConfig(text: string, file: string): RunConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const at = new At(file, lc);
-  const first = doc.errors[0];
-  if (first) {
-    const { line, col } = lc.linePos(first.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: invalid YAML: ${first.message.split('\n')[0]}`);
-  }
+  const { doc, at } = parseYamlDocument(text, file);
   const top = isMap(doc.contents) ? doc.contents : undefined;
   const runNode = top?.items.find((p) => isScalar(p.key) && p.key.value === 'run')?.value;
   if (!runNode) {
