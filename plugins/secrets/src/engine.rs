@@ -19,6 +19,8 @@ const DECODE_KEYWORDS: &[&str] = &[
     ".dockercfg",
 ];
 const MAX_DECODE_DEPTH: u8 = 2;
+const MAX_GENERIC_MATCHES: usize = 500;
+const MAX_RULE_MATCHES: usize = 20_000;
 /// Cap on bytes decoded per file (bounded work on hostile input).
 const MAX_DECODE_BYTES: usize = 1 << 20;
 
@@ -308,7 +310,19 @@ impl Engine {
         for &(r, ws, we) in &windows {
             let rule = &self.rules[r as usize];
             if let Some(re) = &rule.regex {
+                // Bounded work per file and rule: a file with thousands of matches of one
+                // rule is generated/junk data (pathological inputs stay fast).
+                let mut budget = if rule.generic { MAX_GENERIC_MATCHES } else { MAX_RULE_MATCHES };
+                let counted = &mut scratch.path_ok[r as usize];
+                if *counted >= 3 {
+                    continue;
+                }
                 for caps in re.captures_iter(&buf[ws..we]) {
+                    budget -= 1;
+                    if budget == 0 {
+                        *counted = 3;
+                        break;
+                    }
                     if let Some(c) = self.candidate(r, buf, fs, fe, ws, we, &caps, path, ctx) {
                         cands.push(c);
                     }
@@ -766,7 +780,7 @@ fn dedupe(mut cands: Vec<Cand>) -> Vec<Cand> {
                 k.loc.0 < c.loc.1 && c.loc.0 < k.loc.1
             };
             if overlap {
-                if better(k, &c) || (k.rule == c.rule && k.loc == c.loc) {
+                if better(k, &c) || (k.rule == c.rule && k.loc == c.loc && k.priority >= c.priority) {
                     continue 'outer;
                 }
                 replace.push(j);
