@@ -74,11 +74,15 @@ pub fn base62_decode(s: &[u8]) -> Option<u64> {
 
 /// Checks the GitHub/npm style token checksum: the last 6 characters are the base62 CRC32 of
 /// the random part (the token without its prefix and without the checksum).
+/// Implementations disagree on the digit order (0-9A-Za-z vs 0-9a-zA-Z), so both are accepted;
+/// a random string passes either by chance with probability 2^-31.
 pub fn base62_crc32_ok(random: &[u8], checksum: &[u8]) -> bool {
-    match base62_decode(checksum) {
-        Some(v) => v == crc32(random) as u64,
-        None => false,
-    }
+    let want = crc32(random) as u64;
+    let inverted: Vec<u8> = checksum
+        .iter()
+        .map(|&c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c })
+        .collect();
+    base62_decode(checksum) == Some(want) || base62_decode(&inverted) == Some(want)
 }
 
 fn b64_val(c: u8) -> Option<u8> {
