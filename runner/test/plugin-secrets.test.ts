@@ -76,8 +76,14 @@ describe('secrets plugin: rule catalogue', () => {
     }
     const examples = JSON.parse(readFileSync(examplesFile, 'utf8')) as Example[];
     for (const id of ids) {
-      expect(examples.some((e) => e.rule_id === id && e.expect), `no positive example for ${id}`).toBe(true);
-      expect(examples.some((e) => e.rule_id === id && !e.expect), `no negative example for ${id}`).toBe(true);
+      expect(
+        examples.some((e) => e.rule_id === id && e.expect),
+        `no positive example for ${id}`,
+      ).toBe(true);
+      expect(
+        examples.some((e) => e.rule_id === id && !e.expect),
+        `no negative example for ${id}`,
+      ).toBe(true);
     }
   });
 });
@@ -198,8 +204,16 @@ describe('secrets plugin: config', () => {
     const dir = tempDir();
     const file = path.join(dir, 'in.bin');
     writeFileSync(file, batch([{ path: 'a', data: Buffer.from('x') }]));
-    const bad = '[[rules]]\nid = "broken-rule"\nkeywords = ["x"]\nregex = \'\'\'(unclosed\'\'\'\n';
-    const r = await runCli(['call', secretsWasm, 'scan', '--input-file', file, '--config-json', JSON.stringify({ rules: bad })]);
+    const bad = "[[rules]]\nid = \"broken-rule\"\nkeywords = [\"x\"]\nregex = '''(unclosed'''\n";
+    const r = await runCli([
+      'call',
+      secretsWasm,
+      'scan',
+      '--input-file',
+      file,
+      '--config-json',
+      JSON.stringify({ rules: bad }),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('broken-rule');
   });
