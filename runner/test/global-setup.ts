@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { compileRustPlugin } from './helpers/rust.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -30,43 +31,9 @@ export default function setup(project: TestProject): () => void {
   for (const f of readdirSync(watDir).filter((f) => f.endsWith('.wat'))) {
     execFileSync('wat2wasm', [path.join(watDir, f), '-o', path.join(fixtures, f.replace(/\.wat$/, '.wasm'))]);
   }
-  execFileSync(
-    '/usr/bin/rustc',
-    [
-      '--target',
-      'wasm32-wasi',
-      '--crate-type',
-      'cdylib',
-      '-O',
-      '-C',
-      'panic=abort',
-      '-C',
-      'strip=symbols',
-      path.join(root, 'runner/test/fixtures/probe/probe.rs'),
-      '-o',
-      path.join(fixtures, 'probe.wasm'),
-    ],
-    { stdio: 'inherit' },
-  );
+  compileRustPlugin(path.join(root, 'runner/test/fixtures/probe/probe.rs'), fixtures);
   // scan-protocol fixture with fault injection (scan tests)
-  execFileSync(
-    '/usr/bin/rustc',
-    [
-      '--target',
-      'wasm32-wasi',
-      '--crate-type',
-      'cdylib',
-      '-O',
-      '-C',
-      'panic=abort',
-      '-C',
-      'strip=symbols',
-      path.join(root, 'runner/test/fixtures/scanfix/scanfix.rs'),
-      '-o',
-      path.join(fixtures, 'scanfix.wasm'),
-    ],
-    { stdio: 'inherit' },
-  );
+  compileRustPlugin(path.join(root, 'runner/test/fixtures/scanfix/scanfix.rs'), fixtures);
   process.env.WASMCI_WORKER_FILE = path.join(dir, 'plugin-worker.cjs');
   project.provide('buildDir', dir);
   project.provide('cli', path.join(dir, 'wasmci.cjs'));

@@ -1,6 +1,6 @@
 /** Runs the real CLI bundle (built by global-setup) as a subprocess, the way CI runs it. */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -11,6 +11,8 @@ export interface CliResult {
   stdout: Buffer;
   stderr: string;
   durationMs: number;
+  /** Peak resident set size of the CLI process (VmHWM, all its threads), in MiB. */
+  peakRssMiB: number;
 }
 
 export interface CliOptions {
@@ -18,6 +20,17 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   stdin?: string | Buffer;
   timeoutMs?: number;
+  /** Gets the child once started, e.g. to send it a signal. */
+  onStart?: (child: ChildProcess) => void;
+}
+
+function vmHwmKiB(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -39,6 +52,12 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       env: { ...process.env, CI: '', GITLAB_CI: '', GITHUB_ACTIONS: '', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // VmHWM is the kernel's high-water mark: only a peak in the last interval before exit can be missed.
+    let peak = 0;
+    const poll = setInterval(() => {
+      const kb = child.pid ? vmHwmKiB(child.pid) : undefined;
+      if (kb !== undefined && kb > peak) peak = kb;
+    }, 20);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c) => out.push(c));
@@ -47,14 +66,17 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({
         code,
         signal,
         stdout: Buffer.concat(out),
         stderr: Buffer.concat(err).toString('utf8'),
         durationMs: Date.now() - started,
+        peakRssMiB: Math.round(peak / 1024),
       });
     });
     child.stdin.end(opts.stdin ?? '');
+    opts.onStart?.(child);
   });
 }
