@@ -77,7 +77,7 @@ describe('fingerprints and baselines', () => {
     writeFileSync(bad, '{"results":[]}');
     const r = await scan(dir, ['--baseline', bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/has no "findings" array/);
+    expect(r.stderr).toMatch(/baseline .*b\.json is not a wasmci JSON report/);
   });
 });
 

@@ -13,15 +13,16 @@ export interface LoadedReport {
   redacted: boolean;
 }
 
-export async function loadJsonReport(file: string): Promise<LoadedReport> {
+/** Reads and validates a wasmci JSON report; `what` names it in errors ("report", "baseline"). */
+export async function loadJsonReport(file: string, what = 'report'): Promise<LoadedReport> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(
-      code ? `report ${file} cannot be read (${code})` : `report ${file} is not JSON`,
-      'pass JSON reports written with --report json=FILE',
+      code ? `${what} ${file} cannot be read (${code})` : `${what} ${file} is not JSON: ${(err as Error).message}`,
+      'pass a JSON report written with --report json=FILE',
     );
   }
   const r = parsed as Partial<ScanResult> & { redacted?: unknown };
@@ -36,11 +37,16 @@ export async function loadJsonReport(file: string): Promise<LoadedReport> {
     typeof r.plugin?.name === 'string' &&
     typeof r.target?.mode === 'string';
   if (!ok)
-    throw new UsageError(`${file} is not a wasmci JSON report`, 'pass JSON reports written with --report json=FILE');
+    throw new UsageError(
+      `${what} ${file} is not a wasmci JSON report`,
+      'pass a JSON report written with --report json=FILE',
+    );
   for (const [i, f] of (r.findings as unknown[]).entries()) {
     const x = f as Partial<Finding>;
-    if (typeof x?.fingerprint !== 'string' || typeof x.path !== 'string' || typeof x.startLine !== 'number')
-      throw new UsageError(`${file}: findings[${i}] is malformed`);
+    if (typeof x?.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(x.fingerprint))
+      throw new UsageError(`${what} ${file}: findings[${i}] has no valid "fingerprint"`);
+    if (typeof x.path !== 'string' || typeof x.startLine !== 'number')
+      throw new UsageError(`${what} ${file}: findings[${i}] is malformed`);
   }
   return { result: r as ScanResult, redacted: r.redacted !== false };
 }
