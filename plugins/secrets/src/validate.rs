@@ -132,7 +132,7 @@ pub fn jwt_check(secret: &[u8]) -> Option<bool> {
     let payload = b64url_json(p)?;
     header.get("alg")?;
     let ps = payload.to_string().to_ascii_lowercase();
-    if ps.contains("john doe") || ps.contains("\"1234567890\"") || ps.contains("example.com") {
+    if ps.contains("john doe") || ps.contains("\"1234567890\"") || ps.contains("example.com") || ps.contains("\"some\":\"payload\"") {
         return Some(false);
     }
     Some(true)
@@ -165,7 +165,7 @@ pub fn url_password_check(secret: &[u8], matched: &[u8]) -> bool {
     const BAD: &[&[u8]] = &[
         b"password", b"passwd", b"pass", b"pwd", b"secret", b"changeme", b"example", b"xxx", b"***", b"${", b"{{",
         b"%s", b"<", b"[", b"$", b"user", b"admin", b"root", b"test", b"guest", b"demo", b"foo", b"bar", b"token",
-        b"dummy", b"sample", b"placeholder", b"redacted", b"opensesame",
+        b"dummy", b"sample", b"placeholder", b"redacted", b"opensesame", b"{", b"qwerty", b"letmein", b"123456", b"hunter2",
     ];
     if BAD.iter().any(|m| contains(&l, m)) {
         return false;
@@ -429,6 +429,9 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
     }
     if is_uuid(v) {
         return false;
+    }
+    if contains(v, b"&") && contains(v, b"=") {
+        return false; // a query string, not one value
     }
     if l.starts_with(b"sha1-") || l.starts_with(b"sha256-") || l.starts_with(b"sha384-") || l.starts_with(b"sha512-")
         || l.starts_with(b"$2a$") || l.starts_with(b"$2b$") || l.starts_with(b"$2y$") || l.starts_with(b"$argon2")
