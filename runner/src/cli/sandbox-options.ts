@@ -2,6 +2,7 @@
  * The grant and limit flags every command that runs a plugin accepts (call, scan, run), and their translation
  * into a SandboxPolicy. Flag values are validated here, with messages that name the flag.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
@@ -24,6 +25,7 @@ export interface SandboxFlags {
   wasi?: boolean;
   config?: string[];
   configJson?: string;
+  configFrom?: string[];
   env?: string[];
   timeout?: string;
   memoryMax?: string;
@@ -46,6 +48,7 @@ export function addSandboxOptions(cmd: Command, defaults: { timeoutMs: number })
     .option('--wasi', "show the plugin's WASI stdout/stderr on stderr (files still need a mount)")
     .option('--config <key=value>', 'plugin config entry (repeatable)', collect)
     .option('--config-json <json>', 'plugin config as a JSON object')
+    .option('--config-from <key=file>', "plugin config entry whose value is a file's contents (repeatable)", collect)
     .option('--env <VAR>', 'copy host environment variable VAR into the plugin config (repeatable)', collect)
     .option('--timeout <ms>', 'wall-clock limit per plugin call', String(defaults.timeoutMs))
     .option('--memory-max <MiB>', "cap on the plugin's memory", '256')
@@ -63,7 +66,7 @@ function positiveNumber(flag: string, v: string | undefined, fallback: number): 
 }
 
 export function parseConfig(
-  flags: Pick<SandboxFlags, 'config' | 'configJson' | 'env'>,
+  flags: Pick<SandboxFlags, 'config' | 'configJson' | 'configFrom' | 'env'>,
   env = process.env,
 ): Record<string, string> {
   const config: Record<string, string> = {};
@@ -87,6 +90,16 @@ export function parseConfig(
     const i = kv.indexOf('=');
     if (i <= 0) throw new UsageError(`--config ${kv} is not KEY=VALUE`, 'e.g. --config level=high');
     config[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  for (const kf of flags.configFrom ?? []) {
+    const i = kf.indexOf('=');
+    if (i <= 0)
+      throw new UsageError(`--config-from ${kf} is not KEY=FILE`, 'e.g. --config-from gitleaks_config=.gitleaks.toml');
+    try {
+      config[kf.slice(0, i)] = readFileSync(kf.slice(i + 1), 'utf8');
+    } catch (err) {
+      throw new UsageError(`--config-from ${kf}: the file cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    }
   }
   for (const name of flags.env ?? []) {
     const v = env[name];

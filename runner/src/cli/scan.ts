@@ -2,7 +2,7 @@
  * `wasmci scan [PATH]`: run a scan plugin (default: the bundled secrets scanner) over a directory, a merge
  * request's additions or the git history; print findings (redacted) and write reports; exit 0/1/2/3.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
@@ -181,6 +181,13 @@ export function register(program: Command): void {
         `--max-file-size is over the plugin memory limit (${policy.memoryMaxBytes / MiB} MiB): larger files are skipped; raise --memory-max to scan them`,
       );
       maxFileBytes = policy.memoryMaxBytes;
+    }
+    // Teams moving from gitleaks keep their rules: like gitleaks, the scan picks up the project's .gitleaks.toml
+    // (as plugin config `gitleaks_config`, which the secrets plugin reads and other plugins ignore).
+    const gitleaksToml = path.join(root, '.gitleaks.toml');
+    if (policy.config.gitleaks_config === undefined && existsSync(gitleaksToml)) {
+      policy.config.gitleaks_config = readFileSync(gitleaksToml, 'utf8');
+      log.info(`using the rules and allowlists of ${gitleaksToml}`);
     }
     const ref = flags.plugin ?? sc.plugin ?? defaultScanPlugin(env);
     const resolved = await loadPlugin(ref, flags, log);
