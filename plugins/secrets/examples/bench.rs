@@ -37,6 +37,21 @@ fn main() {
     let dir = args.get(1).cloned().unwrap_or_else(|| "/work/main/node_modules".into());
     let cap: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
     let show = args.iter().any(|a| a == "--findings");
+    if args.get(1).map(|a| a == "--profile").unwrap_or(false) {
+        // --profile FILE...: per-file MB/s and the costliest rules' regex work
+        let engine = DEFAULT_ENGINE.as_ref().unwrap();
+        for f in &args[2..] {
+            let d = std::fs::read(f).expect("read");
+            let t = Instant::now();
+            let n = engine.scan_file(f, &d).len();
+            let dt = t.elapsed().as_secs_f64();
+            println!("{} {:.1} MB {:.0} ms {:.0} MB/s {} findings", f, d.len() as f64 / 1e6, dt * 1e3, d.len() as f64 / 1e6 / dt, n);
+            for (id, w, b, ns) in engine.profile_file(f, &d).iter().take(12) {
+                println!("  {:<32} {:>7} windows {:>10} bytes {:>7.1} ms", id, w, b, *ns as f64 / 1e6);
+            }
+        }
+        return;
+    }
     let mut paths = Vec::new();
     let mut budget = u64::MAX;
     walk(std::path::Path::new(&dir), &mut paths, &mut budget);

@@ -81,6 +81,8 @@ struct Scratch {
     last_win: Vec<u32>,
     windows: Vec<(u32, usize, usize)>,
     path_ok: Vec<u8>, // 0 unknown, 1 yes, 2 no
+    /// Per-rule (windows, window bytes, nanoseconds) when profiling (benchmark example only).
+    prof: Option<Vec<(usize, usize, u128)>>,
 }
 
 fn is_token_byte(b: u8) -> bool {
@@ -130,7 +132,7 @@ impl Engine {
     }
 
     fn scratch(&self) -> Scratch {
-        Scratch { last_win: vec![0; self.rules.len()], windows: Vec::new(), path_ok: vec![0; self.rules.len()] }
+        Scratch { last_win: vec![0; self.rules.len()], windows: Vec::new(), path_ok: vec![0; self.rules.len()], prof: None }
     }
 
     /// Scans a batch buffer holding the given files back to back.
@@ -192,6 +194,19 @@ impl Engine {
         }
         names.sort_by_key(|x| std::cmp::Reverse(x.1));
         (n, names)
+    }
+
+    /// Benchmark helper: per-rule regex work on one file as (rule id, windows, window bytes, ns), costliest first.
+    pub fn profile_file(&self, path: &str, data: &[u8]) -> Vec<(String, usize, usize, u128)> {
+        let hits = self.kw.find_all(data);
+        let mut scratch = self.scratch();
+        scratch.prof = Some(vec![(0, 0, 0); self.rules.len()]);
+        let mut cands = Vec::new();
+        self.scan_region(data, 0, data.len(), path, validate::path_context(path), &hits, &mut scratch, 0, &mut cands);
+        let mut out: Vec<_> = scratch.prof.unwrap().into_iter().enumerate().filter(|(_, p)| p.0 > 0)
+            .map(|(i, p)| (self.rules[i].id.clone(), p.0, p.1, p.2)).collect();
+        out.sort_by_key(|x| std::cmp::Reverse(x.3));
+        out
     }
 
     /// Scans a single file's content.
@@ -264,11 +279,21 @@ impl Engine {
                 let rule = &self.rules[r as usize];
                 match rule.precheck {
                     Precheck::None => {}
-                    Precheck::Assignment => {
-                        if !precheck_assignment(buf, h.start, h.end, fe) {
-                            continue;
+                    Precheck::Assignment => match assignment_op(buf, h.end, fe) {
+                        None => continue,
+                        Some(op) => {
+                            // built-in generic rules share one value syntax: decide on the value itself
+                            if rule.builtin && rule.validator == Validator::Generic {
+                                if let Some(v) = generic_value_at(buf, op, fe) {
+                                    if validate::generic_value_rejected(v)
+                                        || rule.entropy.map(|m| shannon_entropy(v) < m).unwrap_or(false)
+                                    {
+                                        continue;
+                                    }
+                                }
+                            }
                         }
-                    }
+                    },
                     Precheck::Userinfo => {
                         if !precheck_userinfo(buf, h.end, fe) {
                             continue;
@@ -317,6 +342,7 @@ impl Engine {
                 if *counted >= 3 {
                     continue;
                 }
+                let t0 = scratch.prof.as_ref().map(|_| std::time::Instant::now());
                 for caps in re.captures_iter(&buf[ws..we]) {
                     budget -= 1;
                     if budget == 0 {
@@ -326,6 +352,12 @@ impl Engine {
                     if let Some(c) = self.candidate(r, buf, fs, fe, ws, we, &caps, path, ctx) {
                         cands.push(c);
                     }
+                }
+                if let (Some(p), Some(t0)) = (scratch.prof.as_mut(), t0) {
+                    let e = &mut p[r as usize];
+                    e.0 += 1;
+                    e.1 += we - ws;
+                    e.2 += t0.elapsed().as_nanos();
                 }
             }
         }
@@ -710,8 +742,12 @@ fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize) -> 
 }
 
 /// `password` followed by an optional closing quote/bracket, spaces and an assignment operator.
-fn precheck_assignment(buf: &[u8], s: usize, e: usize, fe: usize) -> bool {
-    let _ = s;
+fn precheck_assignment(buf: &[u8], e: usize, fe: usize) -> bool {
+    assignment_op(buf, e, fe).is_some()
+}
+
+/// The offset of the assignment operator after a key ending at `e`, if there is one.
+fn assignment_op(buf: &[u8], e: usize, fe: usize) -> Option<usize> {
     let mut j = e;
     let mut n = 0;
     while j < fe && n < 3 && matches!(buf[j], b'"' | b'\'' | b'`' | b']' | b'\\') {
@@ -724,15 +760,57 @@ fn precheck_assignment(buf: &[u8], s: usize, e: usize, fe: usize) -> bool {
         sp += 1;
     }
     if j >= fe {
-        return false;
+        return None;
     }
     let next = if j + 1 < fe { buf[j + 1] } else { 0 };
-    match buf[j] {
+    let ok = match buf[j] {
         b'=' => next != b'=' && next != b'~',
         b':' => next != b':',
         b'?' | b'<' => next == b'=' || next == b'-',
         _ => false,
+    };
+    if ok {
+        Some(j)
+    } else {
+        None
     }
+}
+
+/// The value the built-in generic regexes would capture after the operator at `op`
+/// (`(?:=|:=|:|=>|\?=|<-)[ \t]{0,4}(?:\\?["'`])?` then a run of value bytes), or None when it
+/// cannot be decided cheaply (non-ASCII bytes, a run longer than the regex's 200 bytes).
+fn generic_value_at(buf: &[u8], op: usize, fe: usize) -> Option<&[u8]> {
+    let two = if op + 1 < fe { &buf[op..op + 2] } else { &buf[op..op + 1] };
+    let mut j = op + if matches!(two, b":=" | b"=>" | b"?=" | b"<-") { 2 } else { 1 };
+    let mut sp = 0;
+    while j < fe && sp < 4 && (buf[j] == b' ' || buf[j] == b'\t') {
+        j += 1;
+        sp += 1;
+    }
+    if j < fe && buf[j] == b'\\' && j + 1 < fe && matches!(buf[j + 1], b'"' | b'\'' | b'`') {
+        j += 2;
+    } else if j < fe && matches!(buf[j], b'"' | b'\'' | b'`') {
+        j += 1;
+    }
+    let s = j;
+    let lim = (s + 201).min(fe);
+    while j < lim {
+        let b = buf[j];
+        if b >= 0x80 {
+            return None;
+        }
+        if b.is_ascii_whitespace() || b == 0x0b || matches!(b, b'"' | b'\'' | b'`' | b';' | b',' | b'<' | b'>' | b'(' | b')' | b'{' | b'}' | b'[' | b']' | b'\\') {
+            break;
+        }
+        j += 1;
+    }
+    if j - s > 200 {
+        return None;
+    }
+    if s < fe && buf[s] == b'=' {
+        return Some(&buf[s..s]); // the regex refuses a value starting with `=`
+    }
+    Some(&buf[s..j])
 }
 
 /// `<keyword><key chars>["']? <op>`: the keyword begins a key name that is assigned a value.
@@ -742,7 +820,7 @@ fn precheck_key_assignment(buf: &[u8], e: usize, fe: usize) -> bool {
     while j < lim && (buf[j].is_ascii_alphanumeric() || matches!(buf[j], b'_' | b'.' | b'-')) {
         j += 1;
     }
-    precheck_assignment(buf, j, j, fe)
+    precheck_assignment(buf, j, fe)
 }
 
 /// `://user:pass@`: an `@` after a `:` within the authority.

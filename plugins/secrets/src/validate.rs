@@ -419,14 +419,42 @@ pub fn path_context(path: &str) -> Ctx {
 
 /// Value checks for the generic assignment rules. `quoted`: the value was in quotes.
 /// `env_style`: KEY=value at the start of a line.
-pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bool {
+/// The generic-assignment rejections that depend on the value alone: the engine runs them on the
+/// value after a keyword's operator before opening a regex window (keys such as `input_token":"NextToken"`
+/// occur tens of thousands of times in bundled API models).
+pub fn generic_value_rejected(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 200 {
-        return false;
+        return true;
     }
     let l = lower(v);
     if GENERIC_WORDS.iter().any(|w| contains(&l, w)) {
+        return true;
+    }
+    let has_digit = v.iter().any(|b| b.is_ascii_digit());
+    let has_lower = v.iter().any(|b| b.is_ascii_lowercase());
+    let has_upper = v.iter().any(|b| b.is_ascii_uppercase());
+    let has_symbol = v.iter().any(|b| !b.is_ascii_alphanumeric());
+    // camelCase / PascalCase words with no digits or symbols
+    if !has_digit && !has_symbol {
+        if !(has_upper && has_lower && v.len() >= 16 && shannon_entropy(v) >= 3.8) {
+            return true;
+        }
+        // several capitalised words: FooBarBaz
+        let caps = v.iter().filter(|b| b.is_ascii_uppercase()).count();
+        let transitions = v.windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
+        if caps <= 4 || transitions * 4 >= v.len() / 2 {
+            return true;
+        }
+    }
+    let classes = has_digit as u8 + has_lower as u8 + has_upper as u8 + has_symbol as u8;
+    classes < 2 || shannon_entropy(v) < 3.0
+}
+
+pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bool {
+    if generic_value_rejected(v) {
         return false;
     }
+    let l = lower(v);
     if is_uuid(v) {
         return false;
     }
@@ -472,9 +500,6 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
         return false;
     }
     let has_digit = v.iter().any(|b| b.is_ascii_digit());
-    let has_lower = v.iter().any(|b| b.is_ascii_lowercase());
-    let has_upper = v.iter().any(|b| b.is_ascii_uppercase());
-    let has_symbol = v.iter().any(|b| !b.is_ascii_alphanumeric());
     let identifier = (v[0].is_ascii_alphabetic() || v[0] == b'_' || v[0] == b'$')
         && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$' || *b == b'.');
     if !quoted && !env_style && ctx != Ctx::Config {
@@ -492,26 +517,6 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
     // word-like: parts separated by . _ - / : that are all letters
     let parts: Vec<&[u8]> = v.split(|b| matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b' ')).filter(|p| !p.is_empty()).collect();
     if parts.len() >= 2 && parts.iter().all(|p| p.iter().all(|b| b.is_ascii_alphabetic())) {
-        return false;
-    }
-    // camelCase / PascalCase words with no digits or symbols
-    if !has_digit && !has_symbol {
-        if !(has_upper && has_lower && v.len() >= 16 && shannon_entropy(v) >= 3.8) {
-            return false;
-        }
-        // several capitalised words: FooBarBaz
-        let caps = v.iter().filter(|b| b.is_ascii_uppercase()).count();
-        let transitions = v.windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
-        if caps <= 4 || transitions * 4 >= v.len() / 2 {
-            return false;
-        }
-    }
-    let classes = has_digit as u8 + has_lower as u8 + has_upper as u8 + has_symbol as u8;
-    if classes < 2 {
-        return false;
-    }
-    // hex-only short values are usually ids/colors; hashes are long hex with a hash-like key (checked by caller)
-    if shannon_entropy(v) < 3.0 {
         return false;
     }
     if is_placeholder(v) {
