@@ -46,6 +46,9 @@ fn main() {
             let n = engine.scan_file(f, &d).len();
             let dt = t.elapsed().as_secs_f64();
             println!("{} {:.1} MB {:.0} ms {:.0} MB/s {} findings", f, d.len() as f64 / 1e6, dt * 1e3, d.len() as f64 / 1e6 / dt, n);
+            let t = Instant::now();
+            let (nh, top) = engine.prefilter_stats(&d);
+            println!("  prefilter {:.0} ms, {} hits, top {:?}", t.elapsed().as_secs_f64() * 1e3, nh, &top[..top.len().min(6)]);
             for (id, w, b, ns) in engine.profile_file(f, &d).iter().take(12) {
                 println!("  {:<32} {:>7} windows {:>10} bytes {:>7.1} ms", id, w, b, *ns as f64 / 1e6);
             }

@@ -544,6 +544,10 @@ impl Engine {
                     let ks = caps.name("key").map(|k| ws + k.start()).unwrap_or(ms);
                     let ls = memchr::memrchr(b'\n', &buf[fs..ks]).map(|i| fs + i + 1).unwrap_or(fs);
                     let pre = &buf[ls..ks];
+                    // `arn:aws:secretsmanager:...:secret:name`: the key is a resource type inside an ARN
+                    if pre.ends_with(b":") && crate::util::contains(pre, b"arn:") {
+                        return None;
+                    }
                     let pre_ok = pre.iter().all(|b| *b == b' ' || *b == b'\t')
                         || pre.trim_ascii_start_compat() == b"export "
                         || pre.trim_ascii_start_compat() == b"export";

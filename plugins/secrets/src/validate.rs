@@ -510,6 +510,12 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
         if ctx == Ctx::Code && identifier {
             return false;
         }
+        // `a=b` inside an unquoted value is a chained assignment (`x.Token=e.retryable=!0`), not base64 padding
+        if let Some(i) = v.iter().position(|b| *b == b'=') {
+            if v[i..].iter().any(|b| *b != b'=') {
+                return false;
+            }
+        }
     }
     if identifier && contains(v, b".") && !has_digit {
         return false; // member access like config.db.password
@@ -517,6 +523,17 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
     // word-like: parts separated by . _ - / : that are all letters
     let parts: Vec<&[u8]> = v.split(|b| matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b' ')).filter(|p| !p.is_empty()).collect();
     if parts.len() >= 2 && parts.iter().all(|p| p.iter().all(|b| b.is_ascii_alphabetic())) {
+        return false;
+    }
+    // dotted names with `$1`/`@name` references: syntax-highlighter token classes such as
+    // `keyword.$0`, `comment.keyword.$2`, `@brackets.directive`
+    let parts: Vec<&[u8]> =
+        v.split(|b| matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b' ' | b'$' | b'@')).filter(|p| !p.is_empty()).collect();
+    let alpha = |p: &&[u8]| p.iter().all(|b| b.is_ascii_alphabetic());
+    if (contains(v, b".$") || contains(v, b"-$") || v[0] == b'@')
+        && parts.iter().all(|p| alpha(p) || p.len() <= 2)
+        && parts.iter().any(|p| alpha(p) && p.len() >= 4)
+    {
         return false;
     }
     if is_placeholder(v) {
