@@ -308,6 +308,9 @@ impl Engine {
                 if !rule.keywords_exact.is_empty() && !rule.keywords_exact.iter().any(|k| &buf[h.start..h.end] == k.as_slice()) {
                     continue;
                 }
+                if rule.min_run > 0 && (h.end + rule.min_run > fe || !buf[h.end..h.end + rule.min_run].iter().all(|&b| is_token_byte(b))) {
+                    continue;
+                }
                 if let Some(p) = &rule.path {
                     let st = &mut scratch.path_ok[r as usize];
                     if *st == 0 {
@@ -541,16 +544,24 @@ impl Engine {
                     return None;
                 }
                 let env_style = {
+                    // from the key back to the line start without scanning a whole minified line
                     let ks = caps.name("key").map(|k| ws + k.start()).unwrap_or(ms);
-                    let ls = memchr::memrchr(b'\n', &buf[fs..ks]).map(|i| fs + i + 1).unwrap_or(fs);
-                    let pre = &buf[ls..ks];
                     // `arn:aws:secretsmanager:...:secret:name`: the key is a resource type inside an ARN
-                    if pre.ends_with(b":") && crate::util::contains(pre, b"arn:") {
+                    if ks > fs && buf[ks - 1] == b':' && crate::util::contains(&buf[ks.saturating_sub(200).max(fs)..ks], b"arn:") {
                         return None;
                     }
-                    let pre_ok = pre.iter().all(|b| *b == b' ' || *b == b'\t')
-                        || pre.trim_ascii_start_compat() == b"export "
-                        || pre.trim_ascii_start_compat() == b"export";
+                    let blank_back = |mut i: usize| {
+                        while i > fs && (buf[i - 1] == b' ' || buf[i - 1] == b'\t') {
+                            i -= 1;
+                        }
+                        i
+                    };
+                    let at_line_start = |i: usize| i == fs || buf[i - 1] == b'\n';
+                    let pre_ok = at_line_start(blank_back(ks)) || {
+                        // `export KEY=` / `exportKEY=` (at most one space after `export`)
+                        let k = if ks > fs && buf[ks - 1] == b' ' { ks - 1 } else { ks };
+                        k >= fs + 6 && &buf[k - 6..k] == b"export" && at_line_start(blank_back(k - 6))
+                    };
                     pre_ok && (ctx != Ctx::Code || key.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
                 };
                 if !validate::generic_value_ok(secret, quoted, ctx, env_style) {

@@ -54,6 +54,11 @@ pub struct RuleSpec {
     /// The keyword starts the match (vendor prefix): scan only from the keyword on.
     #[serde(default)]
     pub anchored: Option<bool>,
+    /// The keyword must be followed by at least this many token bytes (letters, digits, `_-+/=.~%`):
+    /// a necessary condition checked before the regex runs, for long vendor tokens whose prefix
+    /// is common in base64 (e.g. `EAA` in source-map mappings).
+    #[serde(default)]
+    pub min_run: Option<usize>,
     /// Keywords must match with their exact case (faster for prefixes like `EAAA`).
     #[serde(default)]
     pub keywords_case_sensitive: Option<bool>,
@@ -161,6 +166,8 @@ pub struct Rule {
     /// 1 = a word character, 2 = a token character (word, `-`, `+`, `/`, `=`).
     pub trail: u8,
     pub anchored: bool,
+    /// Token bytes that must follow a keyword hit (0 = no check).
+    pub min_run: usize,
     /// Exact-case keywords (empty unless `keywords_case_sensitive`).
     pub keywords_exact: Vec<Vec<u8>>,
     pub examples: Vec<String>,
@@ -361,6 +368,7 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
             (_, None, Some(_)) => 1,
             _ => 0,
         },
+        min_run: spec.min_run.unwrap_or(0),
         examples: spec.examples.clone(),
         negatives: spec.negatives.clone(),
         id,
