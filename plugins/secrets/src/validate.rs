@@ -188,6 +188,13 @@ pub fn url_password_check(secret: &[u8], matched: &[u8]) -> bool {
         if host.starts_with(b"host") || host.starts_with(b"example") || contains(&host, b"${") {
             return false;
         }
+        // documentation domains (RFC 2606 / 6761): the credential cannot log in anywhere
+        let end = host.iter().position(|b| matches!(b, b':' | b'/' | b'?' | b'#')).unwrap_or(host.len());
+        let name = host[..end].strip_suffix(b".").unwrap_or(&host[..end]);
+        const DOCS: &[&[u8]] = &[b"example.com", b"example.org", b"example.net", b".example", b".test", b".invalid"];
+        if DOCS.iter().any(|d| name.ends_with(d) && (d[0] == b'.' || name.len() == d.len() || name[name.len() - d.len() - 1] == b'.')) {
+            return false;
+        }
     }
     true
 }
