@@ -437,6 +437,13 @@ pub fn generic_value_rejected(v: &[u8]) -> bool {
     if GENERIC_WORDS.iter().any(|w| contains(&l, w)) {
         return true;
     }
+    // `$DB_PASSWORD`, `$ANSIBLE_VAULT;1.1;AES256 ...`: a variable reference or a vault header
+    if v[0] == b'$' && v[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') {
+        return true;
+    }
+    if l.starts_with(b"$ansible_vault") {
+        return true;
+    }
     let has_digit = v.iter().any(|b| b.is_ascii_digit());
     let has_lower = v.iter().any(|b| b.is_ascii_lowercase());
     let has_upper = v.iter().any(|b| b.is_ascii_uppercase());
