@@ -158,62 +158,75 @@ export class ScanPipeline {
   }
 
   #scanDisk(files: DiskFile[]): () => Promise<void> {
-    return async () => {
-      const bytes = files.reduce((n, f) => n + f.size, 0);
+    const attempt = async (part: DiskFile[]) => {
       const batch: DiskBatch = {
-        files: files.map((f) => ({ path: f.path, abs: f.abs })),
+        files: part.map((f) => ({ path: f.path, abs: f.abs })),
         maxFileBytes: this.#o.maxFileBytes,
         options: this.#o.pluginOptions,
       };
-      try {
-        const r = await this.#o.pool.run(bytes, (p) => p.callDisk('scan', batch));
-        const scanned = r.outcomes.filter((o) => !o.skipped);
-        for (const o of r.outcomes) if (o.skipped) this.#skip(o.skipped);
-        const answer = parseScanOutput(r.output, new Set(scanned.map((o) => o.path)));
-        const byPath = new Map(scanned.map((o) => [o.path, o]));
-        this.#finish(answer, scanned.length, sum(scanned), (path) => allowOf(byPath.get(path)));
-      } catch (err) {
-        if (files.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
-          const mid = Math.ceil(files.length / 2);
-          await Promise.all([this.#scanDisk(files.slice(0, mid))(), this.#scanDisk(files.slice(mid))()]);
-          return;
-        }
+      const bytes = part.reduce((n, f) => n + f.size, 0);
+      const r = await this.#o.pool.run(bytes, (p) => p.callDisk('scan', batch));
+      const scanned = r.outcomes.filter((o) => !o.skipped);
+      for (const o of r.outcomes) if (o.skipped) this.#skip(o.skipped);
+      const answer = parseScanOutput(r.output, new Set(scanned.map((o) => o.path)));
+      const byPath = new Map(scanned.map((o) => [o.path, o]));
+      this.#finish(answer, scanned.length, sum(scanned), (path) => allowOf(byPath.get(path)));
+    };
+    return () =>
+      this.#bisect(files, attempt, (err, part) =>
         this.#fail(
           err,
-          files.map((f) => ({ path: f.path })),
-        );
-      }
-    };
+          part.map((f) => ({ path: f.path })),
+        ),
+      );
   }
 
   #scanBatch(batch: Pending[]): () => Promise<void> {
-    return async () => {
-      const bytes = batch.reduce((n, b) => n + b.file.data.length, 0);
-      try {
-        const input = encodeBatch(
-          batch.map((b) => b.file),
-          this.#o.pluginOptions,
-        );
-        const out = await this.#o.pool.run(bytes, (p) => p.call('scan', input, { transfer: true }));
-        const answer = parseScanOutput(out, new Set(batch.map((b) => b.file.path)));
-        const byKey = new Map(batch.map((b) => [`${b.file.commit ?? ''}\0${b.file.path}`, b]));
-        this.#finish(answer, batch.length, bytes, (path, commit) => {
-          const src = byKey.get(`${commit ?? ''}\0${path}`) ?? batch.find((b) => b.file.path === path);
-          return { allow: src?.allow, commitInfo: src?.commitInfo };
-        });
-      } catch (err) {
-        if (batch.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
-          // Find the file that caused the fault: split and retry, so the rest of the batch is still scanned.
-          const mid = Math.ceil(batch.length / 2);
-          await Promise.all([this.#scanBatch(batch.slice(0, mid))(), this.#scanBatch(batch.slice(mid))()]);
-          return;
-        }
+    const attempt = async (part: Pending[]) => {
+      const bytes = part.reduce((n, b) => n + b.file.data.length, 0);
+      const input = encodeBatch(
+        part.map((b) => b.file),
+        this.#o.pluginOptions,
+      );
+      const out = await this.#o.pool.run(bytes, (p) => p.call('scan', input, { transfer: true }));
+      const answer = parseScanOutput(out, new Set(part.map((b) => b.file.path)));
+      const byKey = new Map(part.map((b) => [`${b.file.commit ?? ''}\0${b.file.path}`, b]));
+      this.#finish(answer, part.length, bytes, (path, commit) => {
+        const src = byKey.get(`${commit ?? ''}\0${path}`) ?? part.find((b) => b.file.path === path);
+        return { allow: src?.allow, commitInfo: src?.commitInfo };
+      });
+    };
+    return () =>
+      this.#bisect(batch, attempt, (err, part) =>
         this.#fail(
           err,
-          batch.map((b) => ({ path: b.file.path, commit: b.commitInfo?.sha })),
-        );
+          part.map((b) => ({ path: b.file.path, commit: b.commitInfo?.sha })),
+        ),
+      );
+  }
+
+  /**
+   * Scans `items` with `attempt`; after a fault (other than a timeout, which would only repeat) the batch is split
+   * and the halves retried, so only the file that caused it is reported and the rest is still scanned.
+   */
+  async #bisect<T>(
+    items: T[],
+    attempt: (part: T[]) => Promise<void>,
+    failed: (err: unknown, part: T[]) => void,
+  ): Promise<void> {
+    try {
+      await attempt(items);
+    } catch (err) {
+      if (items.length > 1 && !(err instanceof PluginError && err.kind === 'timeout')) {
+        const mid = Math.ceil(items.length / 2);
+        await Promise.all([
+          this.#bisect(items.slice(0, mid), attempt, failed),
+          this.#bisect(items.slice(mid), attempt, failed),
+        ]);
+        return;
       }
-    };
+      failed(err, items);
+    }
   }
 
   #finish(answer: ScanAnswer, files: number, bytes: number, source: SourceOf): void {
