@@ -246,18 +246,7 @@ pub fn bech32_check(s: &[u8]) -> bool {
             None => return false,
         }
     }
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
-    let mut chk: u32 = 1;
-    for v in values {
-        let top = chk >> 25;
-        chk = ((chk & 0x1ff_ffff) << 5) ^ v as u32;
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    chk == 1
+    bech32_polymod(&values) == 1
 }
 
 pub fn bech32_checksum(hrp: &str, data: &[u8]) -> Vec<u8> {
@@ -272,17 +261,7 @@ pub fn bech32_checksum(hrp: &str, data: &[u8]) -> Vec<u8> {
     }
     values.extend_from_slice(data);
     values.extend_from_slice(&[0; 6]);
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
-    let mut chk: u32 = 1;
-    for v in values {
-        let top = chk >> 25;
-        chk = ((chk & 0x1ff_ffff) << 5) ^ v as u32;
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
+    let chk = bech32_polymod(&values);
     let m = chk ^ 1;
     (0..6).map(|i| BECH32[((m >> (5 * (5 - i))) & 31) as usize]).collect()
 }
@@ -609,4 +588,20 @@ mod tests {
         assert!(bech32_check(b"a12uel5l"));
         assert!(!bech32_check(b"a12uel5m"));
     }
+}
+
+/// BIP-173's checksum polynomial over 5-bit values (1 for a valid bech32 string).
+fn bech32_polymod(values: &[u8]) -> u32 {
+    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    let mut chk: u32 = 1;
+    for &v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x1ff_ffff) << 5) ^ v as u32;
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
 }
