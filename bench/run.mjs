@@ -2,6 +2,9 @@
 // `npm run bench`: builds what is missing (tools, wasmci, corpus, planted copy), runs every contender on the same
 // corpus in the same run, scores them, measures wasmci's extras, and writes the table (stdout + bench/RESULTS.md).
 //   node bench/run.mjs [--only key,key] [--runs N] [--no-build] [--skip-extras] [--sample-only]
+// Contender keys (bench/contenders/index.mjs): wasmci-j1, wasmci-j<cores>, ripgrep-36 (issue 5's speed reference:
+// rg -uu with 36 vendor token regexes), ripgrep (all plugin regexes), node-regex, node-regex-kw, gitleaks, secretlint.
+// An --only run prints its table but leaves bench/RESULTS.md alone.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
