@@ -26,15 +26,16 @@ export function buildBatch(files, options = {}) {
   return Buffer.concat([header, ...files.map((f) => f.data)]);
 }
 
-/** Calls scan; with fast=true first writes the input through wasmci_input_reserve. */
+/** Calls scan; with fast=true writes the input through wasmci_input_buffer and passes an empty Extism input. */
 export async function scan(plugin, input, { fast = true } = {}) {
   if (fast) {
     const inst = await plugin.getInstance();
     const ex = inst.exports;
-    if (typeof ex.wasmci_input_reserve === 'function') {
-      const ptr = ex.wasmci_input_reserve(BigInt(input.length));
+    if (typeof ex.wasmci_input_buffer === 'function') {
+      const ptr = ex.wasmci_input_buffer(BigInt(input.length));
       if (ptr) {
         new Uint8Array(ex.memory.buffer, ptr >>> 0, input.length).set(input);
+        return JSON.parse((await plugin.call('scan')).text());
       }
     }
   }

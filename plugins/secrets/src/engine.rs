@@ -337,7 +337,7 @@ impl Engine {
         let windows = std::mem::take(&mut scratch.windows);
         for &(r, ws, we) in &windows {
             let rule = &self.rules[r as usize];
-            if let Some(re) = &rule.regex {
+            if let Some(re) = rule.regex.as_ref().and_then(|r| r.get()) {
                 // Bounded work per file and rule: a file with thousands of matches of one
                 // rule is generated/junk data (pathological inputs stay fast).
                 let mut budget = if rule.generic { MAX_GENERIC_MATCHES } else { MAX_RULE_MATCHES };
@@ -372,7 +372,7 @@ impl Engine {
                     continue;
                 }
             }
-            if let Some(re) = &rule.regex {
+            if let Some(re) = rule.regex.as_ref().and_then(|r| r.get()) {
                 for caps in re.captures_iter(&buf[fs..fe]) {
                     if let Some(c) = self.candidate(r, buf, fs, fe, fs, fe, &caps, path, ctx) {
                         cands.push(c);

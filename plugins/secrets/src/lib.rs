@@ -21,8 +21,11 @@ mod exports {
 
     static CONFIG: OnceCell<PluginConfig> = OnceCell::new();
     static ENGINE: OnceCell<Result<Engine, String>> = OnceCell::new();
-    /// Buffer reserved by the wasmci host through `wasmci_input_reserve` (fast input path).
-    static mut RESERVED: Option<Vec<u8>> = None;
+    /// `wasmci_input_buffer`'s allocation, kept across calls: a scan reuses it instead of
+    /// allocating (and fragmenting) linear memory for every batch.
+    static mut BUFFER: Vec<u8> = Vec::new();
+    /// Set when the host filled BUFFER for the next call (which then gets an empty Extism input).
+    static mut BUFFER_LEN: Option<usize> = None;
 
     fn config() -> &'static PluginConfig {
         CONFIG.get_or_init(|| PluginConfig {
@@ -57,46 +60,48 @@ mod exports {
         }
     }
 
-    /// wasmci fast path: the host asks for a buffer of `len` bytes, memcpys the input into it,
-    /// then calls `scan` (which still receives the same bytes as its normal Extism input).
+    /// wasmci's fast input path: the host asks for `len` bytes, writes the input (e.g. files read
+    /// from disk) straight into them and calls `scan` with an EMPTY Extism input, so the input is
+    /// never copied. The buffer stays allocated for the next call; it only grows.
     #[no_mangle]
-    pub extern "C" fn wasmci_input_reserve(len: i64) -> i32 {
+    pub extern "C" fn wasmci_input_buffer(len: i64) -> i32 {
         if len <= 0 || len > (3u64 << 30) as i64 {
             return 0;
         }
         let len = len as usize;
-        let layout = match std::alloc::Layout::from_size_align(len, 8) {
-            Ok(l) => l,
-            Err(_) => return 0,
-        };
-        // Not zeroed: the host overwrites every byte before calling `scan` (zeroing costs a
-        // full pass over the input). `scan` only uses the buffer when its length matches the input.
-        let p = unsafe { std::alloc::alloc(layout) };
-        if p.is_null() {
-            return 0;
-        }
-        let v = unsafe { Vec::from_raw_parts(p, len, len) };
-        let ptr = v.as_ptr() as usize as i32;
         unsafe {
-            RESERVED = Some(v);
+            BUFFER_LEN = None;
+            let buf = &mut *std::ptr::addr_of_mut!(BUFFER);
+            if buf.len() < len {
+                // Free the old buffer before allocating the larger one so both never coexist.
+                *buf = Vec::new();
+                if buf.try_reserve_exact(len).is_err() {
+                    return 0;
+                }
+                buf.resize(len, 0);
+            }
+            BUFFER_LEN = Some(len);
+            buf.as_ptr() as usize as i32
         }
-        ptr
     }
 
-    fn take_input() -> Vec<u8> {
+    /// Runs `f` on this call's input: the host-filled buffer, else the Extism input.
+    fn with_input<T>(f: impl FnOnce(&[u8]) -> T) -> T {
         let len = extism::input_len();
-        let reserved = unsafe { RESERVED.take() };
-        match reserved {
-            Some(v) if v.len() == len => v,
-            _ => extism::read_input(),
+        unsafe {
+            if let (0, Some(n)) = (len, BUFFER_LEN.take()) {
+                let buf = &*std::ptr::addr_of!(BUFFER);
+                return f(&buf[..n]);
+            }
+            BUFFER_LEN = None;
         }
+        f(&extism::read_input())
     }
 
     #[no_mangle]
     pub extern "C" fn scan() -> i32 {
-        let input = take_input();
-        let result = engine().and_then(|e| crate::protocol::run_scan(e, &input, config().mount.as_deref()));
-        drop(input);
+        let result =
+            with_input(|input| engine().and_then(|e| crate::protocol::run_scan(e, input, config().mount.as_deref())));
         match result {
             Ok(out) => {
                 extism::set_output(out.as_bytes());

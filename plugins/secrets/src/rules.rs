@@ -1,6 +1,7 @@
 //! Rule data model: the TOML rule file format (built-in and custom rules), gitleaks config
 //! conversion, and compilation into `Rule`s.
 
+use once_cell::sync::OnceCell;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -147,7 +148,7 @@ pub struct Rule {
     pub severity: String,
     pub tags: Vec<String>,
     pub keywords: Vec<String>,
-    pub regex: Option<Regex>,
+    pub regex: Option<RuleRegex>,
     pub secret_group: Option<usize>,
     pub entropy: Option<f64>,
     pub validator: Validator,
@@ -221,12 +222,49 @@ pub fn context_regex(context: &str, secret: &str) -> String {
 }
 
 fn compile(id: &str, what: &str, re: &str, builtin: bool) -> Result<Regex, String> {
-    let src = if builtin { format!("(?-u){}", re) } else { normalize_go_regex(re) };
-    RegexBuilder::new(&src)
-        .size_limit(32 << 20)
-        .dfa_size_limit(4 << 20)
-        .build()
-        .map_err(|e| format!("rule '{}': invalid {} regex '{}': {}", id, what, re, e))
+    build(&regex_source(re, builtin)).map_err(|e| format!("rule '{}': invalid {} regex '{}': {}", id, what, re, e))
+}
+
+fn regex_source(re: &str, builtin: bool) -> String {
+    if builtin {
+        format!("(?-u){}", re)
+    } else {
+        normalize_go_regex(re)
+    }
+}
+
+fn build(src: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(src).size_limit(32 << 20).dfa_size_limit(4 << 20).build()
+}
+
+/// A rule's main regex, compiled on first use. Compiling all built-in regexes costs ~70 ms natively
+/// and several times that in wasm before the code is optimised, paid by every plugin instance,
+/// while a typical scan (a merge request's diff) reaches the regexes of a handful of rules.
+/// Built-in regexes are known to compile (`every_builtin_regex_compiles` test); custom ones are
+/// compiled when the rule is loaded so that a bad regex is reported at once.
+#[derive(Debug, Clone)]
+pub struct RuleRegex {
+    src: String,
+    re: OnceCell<Regex>,
+}
+
+impl RuleRegex {
+    fn lazy(src: String) -> RuleRegex {
+        RuleRegex { src, re: OnceCell::new() }
+    }
+
+    fn compiled(src: String, re: Regex) -> RuleRegex {
+        RuleRegex { src, re: OnceCell::from(re) }
+    }
+
+    /// The compiled regex; None only if a lazily compiled (built-in) regex is invalid.
+    pub fn get(&self) -> Option<&Regex> {
+        self.re.get_or_try_init(|| build(&self.src)).ok()
+    }
+
+    pub fn force(&self) -> Result<&Regex, String> {
+        self.re.get_or_try_init(|| build(&self.src)).map_err(|e| e.to_string())
+    }
 }
 
 pub fn compile_allow(id: &str, a: &AllowSpec, builtin: bool) -> Result<Allow, String> {
@@ -275,7 +313,8 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         _ => None,
     };
     let regex = match regex_src {
-        Some(r) => Some(compile(&id, "", r, builtin)?),
+        Some(r) if builtin => Some(RuleRegex::lazy(regex_source(r, true))),
+        Some(r) => Some(RuleRegex::compiled(regex_source(r, false), compile(&id, "", r, false)?)),
         None => None,
     };
     let path = match &spec.path {

@@ -27,6 +27,30 @@ fn only<'a>(f: &'a [Finding], rule: &str) -> &'a Finding {
 }
 
 #[test]
+fn every_builtin_regex_compiles() {
+    // Built-in regexes are compiled on first use (see rules::RuleRegex): prove they all compile.
+    let mut n = 0;
+    for r in &engine().rules {
+        if let Some(re) = &r.regex {
+            re.force().unwrap_or_else(|e| panic!("rule {}: {}", r.id, e));
+            n += 1;
+        }
+    }
+    assert!(n > 300, "only {} built-in rules have a regex", n);
+}
+
+#[test]
+fn bad_custom_regex_is_reported_when_loaded() {
+    let cfg = PluginConfig { rules: Some(r#"[[rules]]
+id = "broken"
+regex = "token=(["
+keywords = ["token"]
+"#.to_string()), ..Default::default() };
+    let err = build_engine(&cfg).err().expect("an invalid custom regex must fail the configuration");
+    assert!(err.contains("broken"), "{}", err);
+}
+
+#[test]
 fn line_and_column_after_multibyte_text() {
     let tok = gen("%{ghcrc:ghp_}", 1);
     let text = format!("# café résumé\n  ключ = \"{}\" # 🙂\n", tok);

@@ -20,7 +20,7 @@
  *         timeout: 30000
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
 import { reportFormats } from '../report/index.js';

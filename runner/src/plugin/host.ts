@@ -33,6 +33,14 @@ interface CallResult {
   outcomes?: DiskFileOutcome[];
 }
 
+/**
+ * A call that was queued in a worker that stopped before it began: nothing of it ran, so it can be given to
+ * another instance as is.
+ */
+export class CallNotStarted extends Error {
+  override name = 'CallNotStarted';
+}
+
 /** Faults after which the instance's state cannot be trusted: the worker is stopped and must be replaced. */
 const FATAL: ReadonlySet<string> = new Set(['trap', 'timeout', 'memory-limit', 'exited', 'host-error']);
 
@@ -61,7 +69,11 @@ export class SandboxedPlugin {
   readonly #policy: SandboxPolicy;
   readonly #log: Logger;
   readonly #name: string;
-  #pending = new Map<number, { resolve(r: CallResult): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  /** Calls sent to the worker; `timer` is armed when the worker starts one (it may queue a call behind another). */
+  #pending = new Map<
+    number,
+    { fn: string; resolve(r: CallResult): void; reject(e: Error): void; timer?: NodeJS.Timeout }
+  >();
   #nextId = 1;
   #logBytes = 0;
   #logCapped = false;
@@ -170,21 +182,26 @@ export class SandboxedPlugin {
   #request(fn: string, message: (id: number) => ToWorker, transfer: ArrayBuffer[] = []): Promise<CallResult> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
-    this.#logBytes = 0;
-    this.#logCapped = false;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#kill(
-          new PluginError(
-            'timeout',
-            `the plugin's ${fn} call did not finish within ${this.#policy.timeoutMs} ms and was stopped`,
-            'raise --timeout if the input is large, or check the plugin for an endless loop',
-          ),
-        );
-      }, this.#policy.timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { fn, resolve, reject });
       this.#worker.postMessage(message(id), transfer);
     });
+  }
+
+  #started(id: number): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#logBytes = 0;
+    this.#logCapped = false;
+    p.timer = setTimeout(() => {
+      this.#kill(
+        new PluginError(
+          'timeout',
+          `the plugin's ${p.fn} call did not finish within ${this.#policy.timeoutMs} ms and was stopped`,
+          'raise --timeout if the input is large, or check the plugin for an endless loop',
+        ),
+      );
+    }, this.#policy.timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -194,6 +211,9 @@ export class SandboxedPlugin {
 
   #onMessage(m: FromWorker): void {
     switch (m.type) {
+      case 'started':
+        this.#started(m.id);
+        return;
       case 'result':
       case 'error': {
         const p = this.#pending.get(m.id);
@@ -256,7 +276,7 @@ export class SandboxedPlugin {
   #failAll(e: PluginError): void {
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
-      p.reject(e);
+      p.reject(p.timer ? e : new CallNotStarted(`the ${p.fn} call never started: ${e.message}`));
       this.#pending.delete(id);
     }
   }

@@ -19,6 +19,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; exports: string[] }
   | { type: 'init-error'; kind: PluginFaultKind; message: string }
+  /** The worker took call `id` off its queue: its time limit runs from here. */
+  | { type: 'started'; id: number }
   | { type: 'result'; id: number; output: Uint8Array; outcomes?: DiskFileOutcome[] }
   | { type: 'error'; id: number; kind: PluginFaultKind; message: string }
   | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string }
@@ -36,7 +38,7 @@ export type HttpResponse = { status: number; headers: Record<string, string>; bo
 /** Export names the worker hides from users: the host's own entry points. */
 export const INTERNAL_EXPORTS = new Set([
   'memory',
-  'wasmci_input_reserve',
+  'wasmci_input_buffer',
   'wasmci__initialize',
   '__data_end',
   '__heap_base',

@@ -6,7 +6,7 @@
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import createPlugin, { type CallContext } from '@extism/extism';
 import type { PluginFaultKind } from '../errors.js';
-import { type DiskFileOutcome, readDiskBatch } from '../scan/batch-reader.js';
+import { type DiskBatch, type DiskFileOutcome, readDiskBatch, readDiskBatchInto } from '../scan/batch-reader.js';
 import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { INTERNAL_EXPORTS } from './messages.js';
 import { hostAllowed } from './policy.js';
@@ -169,9 +169,24 @@ async function main(): Promise<void> {
     .map(([n]) => (n === RENAMED_EXPORTS._start ? '_start' : n));
   post({ type: 'ready', exports: callable });
 
-  const reserve = exportsObj.wasmci_input_reserve;
+  const inputBuffer = exportsObj.wasmci_input_buffer;
+  /**
+   * wasmci's fast input path, when the plugin exports it: n bytes of its linear memory that its next call reads
+   * as input (the call itself then gets an empty Extism input, so the input is never copied).
+   */
+  const bufferView =
+    typeof inputBuffer === 'function' && memory
+      ? (n: number): Uint8Array | undefined => {
+          const ptr = Number(inputBuffer(BigInt(n))) >>> 0;
+          if (ptr === 0) return undefined;
+          const mem = (memory as WebAssembly.Memory).buffer;
+          if (ptr + n > mem.byteLength) throw new HostDenied('wasmci_input_buffer returned an out-of-bounds pointer');
+          return new Uint8Array(mem, ptr, n);
+        }
+      : undefined;
 
-  async function invoke(id: number, name: string, input: Uint8Array, outcomes?: DiskFileOutcome[]): Promise<void> {
+  /** Calls `name`; `input` undefined means the input is already in the plugin's input buffer. */
+  async function invoke(id: number, name: string, input?: Uint8Array, outcomes?: DiskFileOutcome[]): Promise<void> {
     const fn = name === '_start' ? (RENAMED_EXPORTS._start as string) : name;
     if (typeof exportsObj[fn] !== 'function' || INTERNAL_EXPORTS.has(fn)) {
       post({
@@ -185,16 +200,15 @@ async function main(): Promise<void> {
     stderrTail = '';
     lastError = undefined;
     try {
-      // Fast path: copy the input straight into linear memory instead of 8 bytes per host call.
-      if (typeof reserve === 'function' && memory && input.length > 0) {
-        const ptr = Number(reserve(BigInt(input.length)));
-        if (ptr > 0) {
-          if (ptr + input.length > memory.buffer.byteLength)
-            throw new HostDenied('wasmci_input_reserve returned an out-of-bounds pointer');
-          new Uint8Array(memory.buffer, ptr, input.length).set(input);
+      let extismInput = input;
+      if (input && input.length > 0 && bufferView) {
+        const view = bufferView(input.length);
+        if (view) {
+          view.set(input);
+          extismInput = undefined;
         }
       }
-      const out = await plugin.call(fn, input);
+      const out = await plugin.call(fn, extismInput);
       if (lastError !== undefined) {
         post({ type: 'error', id, kind: 'plugin-error', message: lastError });
         return;
@@ -222,23 +236,38 @@ async function main(): Promise<void> {
     }
   }
 
-  port.on('message', async (m: ToWorker) => {
-    if (m.type === 'call') return invoke(m.id, m.fn, m.input);
-    if (m.type === 'call-disk') {
-      let read: ReturnType<typeof readDiskBatch>;
-      try {
-        read = readDiskBatch(m.batch);
-      } catch (err) {
-        post({
-          type: 'error',
-          id: m.id,
-          kind: 'host-error',
-          message: `reading the batch failed: ${(err as Error).message}`,
+  /** Reads a disk batch: straight into the plugin's input buffer when it has one. */
+  function callDisk(id: number, fn: string, batch: DiskBatch): Promise<void> {
+    try {
+      if (bufferView) {
+        let whole: Uint8Array | undefined;
+        const read = readDiskBatchInto(batch, (n) => {
+          whole = bufferView(n);
+          if (!whole) throw new Error(`the plugin could not allocate a ${n}-byte input buffer`);
+          return whole;
         });
-        return;
+        // Tell the plugin the input's final length (it can only have shrunk: same buffer, same address).
+        const exact = bufferView(read.length);
+        if (!exact || !whole || exact.byteOffset !== whole.byteOffset)
+          throw new HostDenied('wasmci_input_buffer moved the input while it was being written');
+        return invoke(id, fn, undefined, read.outcomes);
       }
-      return invoke(m.id, m.fn, read.input, read.outcomes);
+      const read = readDiskBatch(batch);
+      return invoke(id, fn, read.input, read.outcomes);
+    } catch (err) {
+      const fault =
+        err instanceof HostDenied || err instanceof WebAssembly.RuntimeError
+          ? classify(err, memory)
+          : { kind: 'host-error' as const, message: `reading the batch failed: ${(err as Error).message}` };
+      post({ type: 'error', id, ...fault });
+      return Promise.resolve();
     }
+  }
+
+  port.on('message', (m: ToWorker) => {
+    post({ type: 'started', id: m.id });
+    if (m.type === 'call') return invoke(m.id, m.fn, m.input);
+    if (m.type === 'call-disk') return callDisk(m.id, m.fn, m.batch);
   });
 }
 

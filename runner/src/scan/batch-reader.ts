@@ -7,10 +7,13 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { allowedLines } from './allow.js';
 import type { SkippedFile } from './model.js';
-import { type BatchFile, encodeBatch } from './protocol.js';
+import { type BatchFile, encodeBatch, headerLine } from './protocol.js';
 
-/** `abs` arrives as a Uint8Array when the file's name is not UTF-8 (a Buffer becomes one on the way to a worker). */
-type DiskPath = { path: string; abs: string | Uint8Array };
+/**
+ * `abs` arrives as a Uint8Array when the file's name is not UTF-8 (a Buffer becomes one on the way to a worker);
+ * `size` is what the walk saw, used to size the plugin's input buffer before the file is opened.
+ */
+type DiskPath = { path: string; abs: string | Uint8Array; size: number };
 
 export interface DiskBatch {
   files: DiskPath[];
@@ -33,21 +36,27 @@ export function isBinary(data: Uint8Array): boolean {
 }
 
 /**
- * Reads a file without following a symlink swapped in after the walk, and without reading past the size limit.
+ * Reads a file without following a symlink swapped in after the walk, and without reading past the size limit or
+ * past the room `into` gives it (`into` allocates the destination for the file's current size, or refuses).
  * Synchronous on purpose: for page-cached files a read is a few microseconds, far less than a thread-pool round
  * trip per call.
  */
-export function readDisk(f: DiskPath, max: number): Uint8Array | SkippedFile {
+function readDisk(
+  f: DiskPath,
+  max: number,
+  into: (size: number) => Uint8Array | SkippedFile,
+): Uint8Array | SkippedFile {
   let fd: number | undefined;
   try {
     fd = openSync(typeof f.abs === 'string' ? f.abs : Buffer.from(f.abs), constants.O_RDONLY | constants.O_NOFOLLOW);
     const st = fstatSync(fd);
     if (!st.isFile()) return { path: f.path, reason: 'unreadable', detail: 'not a regular file' };
     if (st.size > max) return { path: f.path, reason: 'too-large', detail: `${st.size} bytes` };
-    const buf = Buffer.allocUnsafe(st.size);
+    const buf = into(st.size);
+    if (!(buf instanceof Uint8Array)) return buf;
     let got = 0;
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, got);
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
       if (n === 0) break;
       got += n;
     }
@@ -62,20 +71,62 @@ export function readDisk(f: DiskPath, max: number): Uint8Array | SkippedFile {
   }
 }
 
+/** Binary files are skipped; the others carry the lines of their allow comments. */
+function outcomeOf(f: DiskPath, data: Uint8Array): DiskFileOutcome {
+  if (isBinary(data)) return { path: f.path, size: data.length, skipped: { path: f.path, reason: 'binary' } };
+  const allow = allowedLines(data);
+  return allow ? { path: f.path, size: data.length, allow: [...allow] } : { path: f.path, size: data.length };
+}
+
+/** A batch as a scan-protocol input of its own (for plugins without wasmci's input buffer). */
 export function readDiskBatch(batch: DiskBatch): { input: Uint8Array<ArrayBuffer>; outcomes: DiskFileOutcome[] } {
   const files: BatchFile[] = [];
   const outcomes: DiskFileOutcome[] = [];
   for (const f of batch.files) {
-    const d = readDisk(f, batch.maxFileBytes);
-    if (!(d instanceof Uint8Array)) {
-      outcomes.push({ path: f.path, size: 0, skipped: d });
-    } else if (isBinary(d)) {
-      outcomes.push({ path: f.path, size: d.length, skipped: { path: f.path, reason: 'binary' } });
-    } else {
-      const allow = allowedLines(d);
-      outcomes.push(allow ? { path: f.path, size: d.length, allow: [...allow] } : { path: f.path, size: d.length });
-      files.push({ path: f.path, data: d });
-    }
+    const d = readDisk(f, batch.maxFileBytes, (size) => Buffer.allocUnsafe(size));
+    const o = d instanceof Uint8Array ? outcomeOf(f, d) : { path: f.path, size: 0, skipped: d };
+    outcomes.push(o);
+    if (d instanceof Uint8Array && !o.skipped) files.push({ path: f.path, data: d });
   }
   return { input: encodeBatch(files, batch.options), outcomes };
+}
+
+/**
+ * A batch read straight into the plugin's input buffer (`buffer(n)`: a view of n bytes of its linear memory), laid
+ * out as the scan protocol says: the header line, then the files back to back. The header comes first but is only
+ * known once the files are read (sizes change, binaries drop out), so room is kept for it — sized with the walk's
+ * sizes, which it can only shrink from — and it is padded with spaces (JSON allows them). Returns the input's length.
+ */
+export function readDiskBatchInto(
+  batch: DiskBatch,
+  buffer: (n: number) => Uint8Array,
+): { length: number; outcomes: DiskFileOutcome[] } {
+  const planned = headerLine(
+    batch.files.map((f) => ({ path: f.path, size: f.size })),
+    batch.options,
+  );
+  const headerRoom = Buffer.byteLength(planned);
+  const view = buffer(headerRoom + batch.files.reduce((n, f) => n + f.size, 0));
+  const outcomes: DiskFileOutcome[] = [];
+  const entries: { path: string; size: number }[] = [];
+  let off = headerRoom;
+  for (const f of batch.files) {
+    // A file may have grown since the walk, but not past the room the walk's sizes left in the buffer.
+    const d = readDisk(f, batch.maxFileBytes, (size) =>
+      off + size <= view.length
+        ? view.subarray(off, off + size)
+        : { path: f.path, reason: 'unreadable', detail: 'grew during the scan' },
+    );
+    const o = d instanceof Uint8Array ? outcomeOf(f, d) : { path: f.path, size: 0, skipped: d };
+    outcomes.push(o);
+    if (d instanceof Uint8Array && !o.skipped) {
+      entries.push({ path: f.path, size: d.length });
+      off += d.length;
+    }
+  }
+  const header = headerLine(entries, batch.options);
+  const written = Buffer.from(view.buffer, view.byteOffset, headerRoom).write(header.slice(0, -1), 'utf8');
+  view.fill(0x20, written, headerRoom - 1);
+  view[headerRoom - 1] = 0x0a;
+  return { length: off, outcomes };
 }

@@ -5,14 +5,22 @@
  */
 import { PluginError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
+import { CallNotStarted, type CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
 import type { SandboxPolicy } from '../plugin/policy.js';
+
+/**
+ * Calls given to one instance at a time: the next batch waits in the worker's own queue, so the instance starts it
+ * the moment the previous one ends instead of waiting for the main thread to notice and send it.
+ */
+const DEPTH = 2;
 
 interface Slot {
   plugin?: SandboxedPlugin;
   starting?: Promise<SandboxedPlugin>;
+  /** Input given to the current instance. */
   bytes: number;
-  busy: boolean;
+  /** Jobs assigned to this slot and not finished. */
+  running: number;
 }
 
 interface Job {
@@ -33,6 +41,9 @@ export interface PoolOptions {
 export class PluginPool {
   readonly #slots: Slot[];
   readonly #queue: Job[] = [];
+  /** Calls in flight per instance, so a retired instance is closed only once its last call is done. */
+  readonly #calls = new Map<SandboxedPlugin, number>();
+  readonly #retired = new Set<SandboxedPlugin>();
   #closed = false;
   /** Instances started in all (the first `size` plus replacements): tests and progress read it. */
   started = 0;
@@ -44,11 +55,16 @@ export class PluginPool {
     readonly log: Logger,
     readonly opts: PoolOptions,
   ) {
-    this.#slots = Array.from({ length: Math.max(1, opts.size) }, () => ({ bytes: 0, busy: false }));
+    this.#slots = Array.from({ length: Math.max(1, opts.size) }, () => ({ bytes: 0, running: 0 }));
   }
 
   get size(): number {
     return this.#slots.length;
+  }
+
+  /** Batches worth having in flight to keep every instance busy. */
+  get capacity(): number {
+    return this.#slots.length * (DEPTH + 1);
   }
 
   /** Starts every instance now (in parallel), so start-up faults surface before any file is read. */
@@ -77,12 +93,14 @@ export class PluginPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const j of this.#queue.splice(0)) j.reject(new PluginError('host-error', 'the plugin pool was closed'));
-    await Promise.all(
-      this.#slots.map(async (s) => {
+    const retired = [...this.#retired].map((p) => p.close());
+    await Promise.all([
+      ...retired,
+      ...this.#slots.map(async (s) => {
         const p = s.plugin ?? (await s.starting?.catch(() => undefined));
         await p?.close();
       }),
-    );
+    ]);
   }
 
   #instance(slot: Slot): Promise<SandboxedPlugin> {
@@ -106,34 +124,58 @@ export class PluginPool {
 
   #dispatch(): void {
     for (const slot of this.#slots) {
-      if (this.#queue.length === 0) return;
-      if (slot.busy) continue;
-      const job = this.#queue.shift() as Job;
-      slot.busy = true;
-      void this.#runOn(slot, job);
+      while (this.#queue.length > 0 && slot.running < DEPTH) {
+        const job = this.#queue.shift() as Job;
+        slot.running++;
+        void this.#runOn(slot, job);
+      }
     }
   }
 
   async #runOn(slot: Slot, job: Job): Promise<void> {
+    let plugin: SandboxedPlugin | undefined;
     try {
-      const plugin = await this.#instance(slot);
+      plugin = await this.#instance(slot);
       slot.bytes += job.bytes;
+      this.#calls.set(plugin, (this.#calls.get(plugin) ?? 0) + 1);
+      if (slot.bytes >= this.opts.recycleBytes && !this.#closed) this.#retire(slot, plugin);
       job.resolve(await job.task(plugin));
     } catch (err) {
-      if (!slot.plugin?.alive && !this.#closed) {
-        this.restarts++;
-        this.log.debug(`${this.opts.name}: instance replaced after: ${(err as Error).message}`);
+      if (err instanceof CallNotStarted && !this.#closed) {
+        // The instance died with this call still in its queue: it never ran, so it goes to the next instance.
+        this.#queue.unshift(job);
+      } else {
+        if (plugin && !plugin.alive && !this.#closed) {
+          this.restarts++;
+          this.log.debug(`${this.opts.name}: instance replaced after: ${(err as Error).message}`);
+        }
+        job.reject(err as Error);
       }
-      job.reject(err as Error);
     } finally {
-      if (slot.plugin && slot.bytes >= this.opts.recycleBytes && !this.#closed) {
-        const old = slot.plugin;
-        slot.plugin = undefined;
-        this.log.debug(`${this.opts.name}: recycling an instance after ${slot.bytes} input bytes`);
-        void old.close();
-      }
-      slot.busy = false;
+      if (plugin) this.#callDone(plugin);
+      slot.running--;
       if (!this.#closed) this.#dispatch();
     }
+  }
+
+  /**
+   * Takes an instance that has seen `recycleBytes` out of service: its calls in flight finish, and its replacement
+   * starts now, in parallel with them, instead of after them.
+   */
+  #retire(slot: Slot, plugin: SandboxedPlugin): void {
+    this.log.debug(`${this.opts.name}: recycling an instance after ${slot.bytes} input bytes`);
+    slot.plugin = undefined;
+    this.#retired.add(plugin);
+    this.#instance(slot).catch(() => undefined); // a start-up fault surfaces on the next job of this slot
+  }
+
+  #callDone(plugin: SandboxedPlugin): void {
+    const n = (this.#calls.get(plugin) ?? 1) - 1;
+    if (n > 0) {
+      this.#calls.set(plugin, n);
+      return;
+    }
+    this.#calls.delete(plugin);
+    if (this.#retired.delete(plugin)) void plugin.close();
   }
 }

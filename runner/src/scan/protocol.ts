@@ -11,14 +11,22 @@ export interface BatchFile {
   commit?: string;
 }
 
+/** A batch's first line: the files (path, size, commit) in the order their bytes follow, and the plugin options. */
+export function headerLine(
+  files: { path: string; size: number; commit?: string }[],
+  options: Record<string, unknown> = {},
+): string {
+  return `${JSON.stringify({ files, options })}\n`;
+}
+
 /** Header line + raw bytes back to back: one allocation, so the buffer can be handed to a worker as is. */
 export function encodeBatch(files: BatchFile[], options: Record<string, unknown> = {}): Uint8Array<ArrayBuffer> {
-  const header = `${JSON.stringify({
-    files: files.map((f) =>
+  const header = headerLine(
+    files.map((f) =>
       f.commit ? { path: f.path, size: f.data.length, commit: f.commit } : { path: f.path, size: f.data.length },
     ),
     options,
-  })}\n`;
+  );
   const headerLen = Buffer.byteLength(header);
   let total = headerLen;
   for (const f of files) total += f.data.length;

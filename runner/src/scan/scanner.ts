@@ -152,7 +152,7 @@ export class ScanPipeline {
 
   /** Waits while enough batches are in flight to keep every instance busy, then tracks `work`. */
   async #inFlightSlot(work: () => Promise<void>): Promise<void> {
-    while (this.#inFlight.size >= this.#o.pool.size * 2) await Promise.race(this.#inFlight);
+    while (this.#inFlight.size >= this.#o.pool.capacity) await Promise.race(this.#inFlight);
     const p = work().finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
   }
@@ -160,7 +160,7 @@ export class ScanPipeline {
   #scanDisk(files: DiskFile[]): () => Promise<void> {
     const attempt = async (part: DiskFile[]) => {
       const batch: DiskBatch = {
-        files: part.map((f) => ({ path: f.path, abs: f.abs })),
+        files: part.map((f) => ({ path: f.path, abs: f.abs, size: f.size })),
         maxFileBytes: this.#o.maxFileBytes,
         options: this.#o.pluginOptions,
       };

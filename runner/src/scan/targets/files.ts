@@ -4,8 +4,7 @@
  * files itself. Symlinks are never followed: a link could point anywhere on the runner's disk.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { type Dirent, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RuntimeError } from '../../errors.js';
@@ -108,11 +107,16 @@ interface Level {
   ig?: Ignore;
 }
 
-async function loadIgnore(dir: string | Buffer): Promise<Ignore | undefined> {
+const DOT_GIT = Buffer.from('.git');
+const DOT_GITIGNORE = Buffer.from('.gitignore');
+
+/** The directory's .gitignore, if its listing has one (most directories have none: no failed open for them). */
+function loadIgnore(dir: string | Buffer, entries: Dirent<Buffer>[]): Ignore | undefined {
+  if (!entries.some((e) => e.isFile() && e.name.equals(DOT_GITIGNORE))) return undefined;
   try {
     const file =
       typeof dir === 'string' ? path.join(dir, '.gitignore') : Buffer.concat([dir, Buffer.from('/.gitignore')]);
-    return ignore().add(await readFile(file, 'utf8'));
+    return ignore().add(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -127,34 +131,52 @@ function ignoredBy(levels: Level[], rel: string, isDir: boolean): boolean {
   return false;
 }
 
-/** A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism. */
-async function* walkPaths(
-  root: string,
-  useIgnore: boolean,
-  rel?: RawName,
-  levels: Level[] = [],
-): AsyncGenerator<RawName> {
-  const abs = !rel ? root : rel.exact ? path.join(root, rel.shown) : Buffer.concat([Buffer.from(`${root}/`), rel.raw]);
-  const here = useIgnore ? [...levels, { dir: rel?.shown ?? '', ig: await loadIgnore(abs) }] : levels;
-  let entries: import('node:fs').Dirent<Buffer>[];
-  try {
-    entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-  } catch {
-    return;
-  }
-  entries.sort((a, b) => Buffer.compare(a.name, b.name));
-  for (const e of entries) {
+interface OpenDir {
+  rel?: RawName;
+  levels: Level[];
+  entries: Dirent<Buffer>[];
+  next: number;
+}
+
+/**
+ * A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism.
+ * Iterative and synchronous: a recursive async generator costs a promise per level for every file it passes up.
+ */
+function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
+  const stack: OpenDir[] = [];
+  const enter = (rel: RawName | undefined, levels: Level[]) => {
+    const abs = !rel
+      ? root
+      : rel.exact
+        ? path.join(root, rel.shown)
+        : Buffer.concat([Buffer.from(`${root}/`), rel.raw]);
+    let entries: Dirent<Buffer>[];
+    try {
+      entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => Buffer.compare(a.name, b.name));
+    const here = useIgnore ? [...levels, { dir: rel?.shown ?? '', ig: loadIgnore(abs, entries) }] : levels;
+    stack.push({ rel, levels: here, entries, next: 0 });
+  };
+  enter(undefined, []);
+  while (stack.length > 0) {
+    const dir = stack[stack.length - 1] as OpenDir;
+    const e = dir.entries[dir.next++];
+    if (!e) {
+      stack.pop();
+      continue;
+    }
     if (e.name.equals(DOT_GIT)) continue;
     const name = rawName(e.name);
-    const child = rel ? joinRaw(rel, name) : name;
+    const child = dir.rel ? joinRaw(dir.rel, name) : name;
     const isDir = e.isDirectory();
-    if (ignoredBy(here, child.shown, isDir)) continue;
-    if (isDir) yield* walkPaths(root, useIgnore, child, here);
+    if (ignoredBy(dir.levels, child.shown, isDir)) continue;
+    if (isDir) enter(child, dir.levels);
     else yield child;
   }
 }
-
-const DOT_GIT = Buffer.from('.git');
 
 /** `mode`: 'git' lists through git; 'walk' applies .gitignore files itself; 'all' ignores no file (not even via .gitignore). */
 export async function* listFiles(root: string, mode: 'git' | 'walk' | 'all'): AsyncGenerator<WalkItem> {
