@@ -5,7 +5,10 @@ use once_cell::sync::OnceCell;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+/// The rule file as written, with each rule's test examples (tests read these).
 pub const BUILTIN_RULES: &str = include_str!("../rules/rules.toml");
+/// The same rules without their examples, as JSON (see build.rs): what the plugin loads.
+const BUILTIN_RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 
 #[derive(Debug, Deserialize, Default, Clone)]
 pub struct AllowSpec {
@@ -171,8 +174,6 @@ pub struct Rule {
     pub min_run: usize,
     /// Exact-case keywords (empty unless `keywords_case_sensitive`).
     pub keywords_exact: Vec<Vec<u8>>,
-    pub examples: Vec<String>,
-    pub negatives: Vec<String>,
 }
 
 pub fn normalize_severity(s: &str) -> Option<&'static str> {
@@ -408,8 +409,6 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
             _ => 0,
         },
         min_run: spec.min_run.unwrap_or(0),
-        examples: spec.examples.clone(),
-        negatives: spec.negatives.clone(),
         id,
     })
 }
@@ -429,7 +428,7 @@ pub fn parse_rule_file(text: &str) -> Result<RuleFile, String> {
 }
 
 pub fn load_builtin() -> Result<(Vec<Rule>, Vec<Allow>), String> {
-    let file = parse_rule_file(BUILTIN_RULES)?;
+    let file = parse_rule_file(BUILTIN_RULES_JSON)?;
     let mut rules = Vec::with_capacity(file.rules.len());
     for spec in &file.rules {
         rules.push(compile_rule(spec, true)?);

@@ -3,7 +3,13 @@
 
 use secrets::config::{BUILTIN, DEFAULT_ENGINE};
 use secrets::examples::{expand, seed_for, split_path};
+use secrets::rules::{parse_rule_file, RuleSpec, BUILTIN_RULES};
 use secrets::util::Rng;
+
+/// The rules as written in rules/rules.toml, with their examples (the plugin embeds them without).
+fn specs() -> Vec<RuleSpec> {
+    parse_rule_file(BUILTIN_RULES).expect("rules/rules.toml parses").rules
+}
 
 #[derive(serde::Serialize)]
 struct Example {
@@ -14,18 +20,18 @@ struct Example {
 }
 
 fn all_examples() -> Vec<Example> {
-    let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
     let mut out = Vec::new();
-    for r in rules {
+    for r in &specs() {
+        let id = r.id.trim();
         for (i, t) in r.examples.iter().enumerate() {
             let (path, tpl) = split_path(t);
-            let mut rng = Rng::new(seed_for(&r.id, i));
-            out.push(Example { rule_id: r.id.clone(), path: path.to_string(), content: expand(tpl, &mut rng), expect: true });
+            let mut rng = Rng::new(seed_for(id, i));
+            out.push(Example { rule_id: id.to_string(), path: path.to_string(), content: expand(tpl, &mut rng), expect: true });
         }
         for (i, t) in r.negatives.iter().enumerate() {
             let (path, tpl) = split_path(t);
-            let mut rng = Rng::new(seed_for(&r.id, 1000 + i));
-            out.push(Example { rule_id: r.id.clone(), path: path.to_string(), content: expand(tpl, &mut rng), expect: false });
+            let mut rng = Rng::new(seed_for(id, 1000 + i));
+            out.push(Example { rule_id: id.to_string(), path: path.to_string(), content: expand(tpl, &mut rng), expect: false });
         }
     }
     out
@@ -34,9 +40,12 @@ fn all_examples() -> Vec<Example> {
 #[test]
 fn every_rule_has_examples() {
     let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
+    let specs = specs();
+    assert_eq!(specs.len(), rules.len(), "the embedded rules are the rules of rules/rules.toml");
     let mut missing = Vec::new();
-    for r in rules {
-        if r.examples.is_empty() || r.negatives.is_empty() {
+    for (r, spec) in rules.iter().zip(&specs) {
+        assert_eq!(r.id, spec.id.trim(), "embedded rules in the order of rules/rules.toml");
+        if spec.examples.is_empty() || spec.negatives.is_empty() {
             missing.push(r.id.clone());
         }
         if r.keywords.is_empty() {
