@@ -263,6 +263,10 @@ impl RuleRegex {
         self.re.get_or_try_init(|| build(&self.src)).ok()
     }
 
+    pub fn is_compiled(&self) -> bool {
+        self.re.get().is_some()
+    }
+
     pub fn force(&self) -> Result<&Regex, String> {
         self.re.get_or_try_init(|| build(&self.src)).map_err(|e| e.to_string())
     }

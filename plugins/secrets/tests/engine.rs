@@ -40,6 +40,19 @@ fn every_builtin_regex_compiles() {
 }
 
 #[test]
+fn a_scan_compiles_only_the_regexes_its_keywords_reach() {
+    let (rules, allow) = secrets::config::BUILTIN.as_ref().unwrap();
+    let fresh = Engine::new(rules.clone(), allow.clone());
+    let compiled = |e: &Engine| e.rules.iter().filter(|r| r.regex.as_ref().map_or(false, |x| x.is_compiled())).count();
+    assert_eq!(compiled(&fresh), 0, "built-in regexes are compiled on first use");
+    let tok = gen("%{ghcrc:ghp_}", 3);
+    let f = fresh.scan_file("a.env", format!("GH_TOKEN={}\n", tok).as_bytes());
+    assert!(f.iter().any(|x| x.rule_id == "github-pat"), "{:?}", f);
+    let n = compiled(&fresh);
+    assert!(n >= 1 && n <= 12, "{} regexes compiled for one GitHub token", n);
+}
+
+#[test]
 fn line_and_column_after_multibyte_text() {
     let tok = gen("%{ghcrc:ghp_}", 1);
     let text = format!("# café résumé\n  ключ = \"{}\" # 🙂\n", tok);
