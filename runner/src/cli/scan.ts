@@ -135,7 +135,9 @@ export function register(program: Command): void {
     .option('--shard <index/total>', 'scan only this share of the files (default: CI_NODE_INDEX/CI_NODE_TOTAL)')
     .option('--config-file <file>', 'project config (default: PATH/.wasmci.yml); `--config FILE` works too')
     .addOption(
-      new Option('--recycle-after <MiB>', 'replace a plugin instance after this much input').default('256').hideHelp(),
+      // The plugin's memory is bounded by the largest batch (its input buffer is reused), so recycling is a safety
+      // net for plugins that leak, not a routine: each replacement costs a worker start-up and a plugin init.
+      new Option('--recycle-after <MiB>', 'replace a plugin instance after this much input').default('1024').hideHelp(),
     )
     .addOption(new Option('--no-ci-publish', 'skip CI integrations (GitHub annotations, summary, outputs)').hideHelp());
   addSourceOptions(cmd);
