@@ -18,43 +18,43 @@ export interface DiskFile {
   size: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * A file name from the file system or git, as bytes. Names need not be UTF-8, and a repository could otherwise
- * hide a file from the scan by giving it a name that decodes to something else.
+ * A file name from the file system or git. Names need not be UTF-8, and a repository could otherwise hide a file
+ * from the scan by giving it a name that decodes to something else: such a name keeps its bytes in `raw`, and
+ * `shown` escapes them. (Most names are UTF-8 and carry no copy of their bytes: the walk makes one per file.)
  */
 interface RawName {
   shown: string;
-  raw: Buffer;
-  /** The name decodes as UTF-8, so `shown` is exact and usable as a path. */
-  exact: boolean;
+  /** Only for a name that is not UTF-8: its bytes, which `shown` cannot reproduce. */
+  raw?: Buffer;
 }
 
-export function rawName(raw: Buffer): RawName {
-  try {
-    return { shown: utf8.decode(raw), raw, exact: true };
-  } catch {
-    let shown = '';
-    for (const b of raw) shown += b >= 0x80 ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
-    return { shown, raw, exact: false };
-  }
+function rawName(raw: Buffer): RawName {
+  const shown = raw.toString('utf8');
+  // Invalid UTF-8 decodes to U+FFFD; a name with a real U+FFFD in it is merely shown escaped.
+  if (!shown.includes('\ufffd')) return { shown };
+  let escaped = '';
+  for (const b of raw) escaped += b >= 0x80 ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
+  return { shown: escaped, raw: Buffer.from(raw) };
 }
+
+const bytesOf = (n: RawName) => n.raw ?? Buffer.from(n.shown);
 
 function joinRaw(a: RawName, b: RawName): RawName {
-  return {
-    shown: `${a.shown}/${b.shown}`,
-    raw: Buffer.concat([a.raw, Buffer.from('/'), b.raw]),
-    exact: a.exact && b.exact,
-  };
+  const shown = `${a.shown}/${b.shown}`;
+  return a.raw || b.raw ? { shown, raw: Buffer.concat([bytesOf(a), Buffer.from('/'), bytesOf(b)]) } : { shown };
 }
+
+/** The name's path under root: a string when it is UTF-8 (root is absolute and normalised, names are relative). */
+const absOf = (root: string, name: RawName): string | Buffer =>
+  name.raw ? Buffer.concat([Buffer.from(`${root}/`), name.raw]) : `${root}/${name.shown}`;
 
 export type WalkItem = { file: DiskFile } | { skipped: SkippedFile };
 
 /** lstat, synchronously: one syscall of microseconds, cheaper than a thread-pool round trip per file. */
 function classify(root: string, name: RawName): WalkItem | undefined {
   const rel = name.shown;
-  const abs = name.exact ? path.join(root, rel) : Buffer.concat([Buffer.from(`${root}/`), name.raw]);
+  const abs = absOf(root, name);
   try {
     const st = lstatSync(abs);
     if (st.isSymbolicLink()) return { skipped: { path: rel, reason: 'symlink', detail: 'symlinks are not followed' } };
@@ -145,11 +145,7 @@ interface OpenDir {
 function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
   const stack: OpenDir[] = [];
   const enter = (rel: RawName | undefined, levels: Level[]) => {
-    const abs = !rel
-      ? root
-      : rel.exact
-        ? path.join(root, rel.shown)
-        : Buffer.concat([Buffer.from(`${root}/`), rel.raw]);
+    const abs = rel ? absOf(root, rel) : root;
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
