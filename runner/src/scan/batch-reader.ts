@@ -36,10 +36,11 @@ export function isBinary(data: Uint8Array): boolean {
 }
 
 /**
- * Reads a file without following a symlink swapped in after the walk, and without reading past the size limit or
- * past the room `into` gives it (`into` allocates the destination for the file's current size, or refuses).
- * Synchronous on purpose: for page-cached files a read is a few microseconds, far less than a thread-pool round
- * trip per call.
+ * Reads a text file without following a symlink swapped in after the walk, and without reading past the size limit
+ * or past the room `into` gives it (`into` allocates the destination for the file's current size, or refuses).
+ * A binary file is recognised from its first bytes and not read further: a tree of binaries costs no more than
+ * their first pages. Synchronous on purpose: for page-cached files a read is a few microseconds, far less than a
+ * thread-pool round trip per call.
  */
 function readDisk(
   f: DiskPath,
@@ -55,11 +56,16 @@ function readDisk(
     const buf = into(st.size);
     if (!(buf instanceof Uint8Array)) return buf;
     let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
+    const fill = (upTo: number) => {
+      while (got < upTo) {
+        const n = readSync(fd as number, buf, got, upTo - got, got);
+        if (n === 0) return;
+        got += n;
+      }
+    };
+    fill(Math.min(buf.length, BINARY_SNIFF));
+    if (isBinary(buf.subarray(0, got))) return { path: f.path, reason: 'binary' };
+    fill(buf.length);
     return buf.subarray(0, got);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -71,9 +77,8 @@ function readDisk(
   }
 }
 
-/** Binary files are skipped; the others carry the lines of their allow comments. */
+/** A text file read: its size and the lines of its allow comments. */
 function outcomeOf(f: DiskPath, data: Uint8Array): DiskFileOutcome {
-  if (isBinary(data)) return { path: f.path, size: data.length, skipped: { path: f.path, reason: 'binary' } };
   const allow = allowedLines(data);
   return allow ? { path: f.path, size: data.length, allow: [...allow] } : { path: f.path, size: data.length };
 }
