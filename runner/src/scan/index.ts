@@ -101,14 +101,14 @@ async function* sources(
   target: ScanTarget,
   maxFileBytes: number,
   gitignore: boolean,
-): AsyncGenerator<SourceItem> {
+): AsyncGenerator<SourceItem[]> {
   if (target.mode === 'files') {
     const mode = !gitignore ? 'all' : repoTop(root) ? 'git' : 'walk';
-    for await (const item of listFiles(root, mode)) yield 'file' in item ? { disk: item.file } : item;
+    for await (const items of listFiles(root, mode)) yield items.map((i) => ('file' in i ? { disk: i.file } : i));
     return;
   }
   const lines = target.mode === 'diff' ? diffLines(root, target.base) : historyLines(root, target.range);
-  for await (const item of parsePatch(lines, maxFileBytes)) yield 'file' in item ? { patch: item.file } : item;
+  for await (const item of parsePatch(lines, maxFileBytes)) yield ['file' in item ? { patch: item.file } : item];
 }
 
 export async function runScan(o: ScanOptions): Promise<ScanResult> {

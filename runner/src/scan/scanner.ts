@@ -83,31 +83,37 @@ export class ScanPipeline {
     this.#excluded = exc;
   }
 
-  async run(items: AsyncIterable<SourceItem>): Promise<PipelineResult> {
-    for await (const item of items) {
-      if ('skipped' in item) {
-        this.#skip(item.skipped);
-        continue;
-      }
-      const p = 'disk' in item ? item.disk.path : item.patch.path;
-      if (!inShard(p, this.#o.shard)) continue;
-      if (!this.#included(p) || this.#excluded(p)) continue;
-      if ('disk' in item) {
-        if (item.disk.size > this.#o.maxFileBytes) {
-          this.#skip({ path: p, reason: 'too-large', detail: `${item.disk.size} bytes` });
-          continue;
-        }
-        this.#disk.push(item.disk);
-        this.#diskSize += item.disk.size;
-        if (this.#diskSize >= this.#o.batchBytes || this.#disk.length >= this.#o.batchFiles) await this.#submitDisk();
-      } else {
-        await this.#add(item.patch, item.patch.commit);
+  /** `chunks`: the source's items, a chunk at a time. */
+  async run(chunks: AsyncIterable<SourceItem[]>): Promise<PipelineResult> {
+    for await (const items of chunks) {
+      for (const item of items) {
+        const submitted = this.#take(item); // a promise only when a batch was sent: no await per file
+        if (submitted) await submitted;
       }
     }
     await this.#submitDisk();
     await this.#submit();
     await Promise.all(this.#inFlight);
     return this.#out;
+  }
+
+  /** Queues an item; returns the submission when it completed a batch. */
+  #take(item: SourceItem): Promise<void> | undefined {
+    if ('skipped' in item) {
+      this.#skip(item.skipped);
+      return;
+    }
+    const p = 'disk' in item ? item.disk.path : item.patch.path;
+    if (!inShard(p, this.#o.shard)) return;
+    if (!this.#included(p) || this.#excluded(p)) return;
+    if ('patch' in item) return this.#add(item.patch, item.patch.commit);
+    if (item.disk.size > this.#o.maxFileBytes) {
+      this.#skip({ path: p, reason: 'too-large', detail: `${item.disk.size} bytes` });
+      return;
+    }
+    this.#disk.push(item.disk);
+    this.#diskSize += item.disk.size;
+    if (this.#diskSize >= this.#o.batchBytes || this.#disk.length >= this.#o.batchFiles) return this.#submitDisk();
   }
 
   #skip(s: SkippedFile): void {
