@@ -78,6 +78,13 @@ describe('hostile plugins', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('cannot make the host write its input outside its memory through wasmci_input_buffer', async () => {
+    const r = await runCli(['call', fixture('badbuffer.wasm'), 'length', '--input', 'x'.repeat(1000)]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/wasmci_input_buffer returned an out-of-bounds pointer/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reads nothing for an invalid block offset', async () => {
     const r = await runCli(['call', fixture('hostile.wasm'), 'bad_config_key']);
     expect(r.code).toBe(0);
