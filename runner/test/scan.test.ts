@@ -209,6 +209,23 @@ describe('wasmci scan: exit codes and errors', () => {
     expect(r.stderr).toMatch(/recycling an instance/);
   });
 
+  it('starts plugin instances only when work reaches them: a small scan uses one, a large one all', async () => {
+    const small = await scanJson([
+      tree({ 'a.txt': 'x' }),
+      '--plugin',
+      scanfix(),
+      '--jobs',
+      '4',
+      '--log-level',
+      'debug',
+    ]);
+    expect(small.stderr.match(/instance \d+ started/g)).toEqual(['instance 1 started']);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d/${i}.txt`] = 'y'.repeat(200_000); // 4 batches of 2 MiB
+    const large = await scanJson([tree(files), '--plugin', scanfix(), '--jobs', '2', '--log-level', 'debug']);
+    expect(large.stderr.match(/instance \d+ started/g)).toHaveLength(2);
+  });
+
   it('refuses a plugin without a scan export', async () => {
     const r = await runCli(['scan', tree({ 'a.txt': 'x' }), '--plugin', fixture('echo.wasm')]);
     expect(r.code).toBe(2);

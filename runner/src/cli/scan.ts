@@ -29,6 +29,11 @@ const MiB = 1024 * 1024;
 const DEFAULT_MAX_FILE_MIB = 10;
 const BATCH_BYTES = 2 * MiB;
 const BATCH_FILES = 1000;
+/**
+ * Default --jobs: the cores, up to this many. Each instance is a worker thread with its own V8 heap and plugin
+ * memory (~50 MB while scanning): one per core on a 32-core runner would cost 1.6 GB. --jobs N lifts the cap.
+ */
+const DEFAULT_MAX_JOBS = 4;
 
 interface ScanFlags extends SandboxFlags, SourceFlags {
   plugin?: string;
@@ -131,7 +136,7 @@ export function register(program: Command): void {
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')
     .option('--ignore-file <file>', 'reviewed findings to ignore (default: PATH/.wasmciignore)')
     .option('--no-redact', 'show secrets in full in the output and reports')
-    .option('--jobs <n>', 'plugin instances working in parallel (default: number of cores)')
+    .option('--jobs <n>', 'plugin instances working in parallel (default: number of cores, at most 4)')
     .option('--shard <index/total>', 'scan only this share of the files (default: CI_NODE_INDEX/CI_NODE_TOTAL)')
     .option('--config-file <file>', 'project config (default: PATH/.wasmci.yml); `--config FILE` works too')
     .addOption(
@@ -168,7 +173,7 @@ export function register(program: Command): void {
         ? positive('--max-file-size', flags.maxFileSize)
         : (sc.maxFileSizeMiB ?? DEFAULT_MAX_FILE_MIB)) * MiB,
     );
-    const jobs = flags.jobs ? positiveInt('--jobs', flags.jobs) : os.availableParallelism();
+    const jobs = flags.jobs ? positiveInt('--jobs', flags.jobs) : Math.min(os.availableParallelism(), DEFAULT_MAX_JOBS);
     const shard = shardFrom(flags.shard, env);
     const baseline = flags.baseline ? await loadBaseline(path.resolve(cwd, flags.baseline)) : undefined;
     const ignoreFile = flags.ignoreFile ? path.resolve(cwd, flags.ignoreFile) : path.join(root, '.wasmciignore');

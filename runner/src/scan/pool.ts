@@ -67,10 +67,12 @@ export class PluginPool {
     return this.#slots.length * (DEPTH + 1);
   }
 
-  /** Starts every instance now (in parallel), so start-up faults surface before any file is read. */
-  async warmUp(): Promise<SandboxedPlugin> {
-    const started = await Promise.all(this.#slots.map((s) => this.#instance(s)));
-    return started[0] as SandboxedPlugin;
+  /**
+   * Starts the first instance now, so start-up faults surface before any file is read. The others start when work
+   * reaches them: a small scan (a merge request's diff) then costs one worker, not one per core.
+   */
+  warmUp(): Promise<SandboxedPlugin> {
+    return this.#instance(this.#slots[0] as Slot);
   }
 
   /**
@@ -109,6 +111,7 @@ export class PluginPool {
     slot.starting ??= SandboxedPlugin.start(this.compiled, this.policy, this.log, this.opts.name).then(
       (p) => {
         this.started++;
+        this.log.debug(`${this.opts.name}: instance ${this.started} started`);
         slot.plugin = p;
         slot.bytes = 0;
         slot.starting = undefined;
