@@ -226,6 +226,17 @@ describe('wasmci scan: exit codes and errors', () => {
     expect(large.stderr.match(/instance \d+ started/g)).toHaveLength(2);
   });
 
+  it('goes on with fewer instances when an extra one fails to start', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d/${i}.txt`] = `${'y'.repeat(200_000)}\n${fakeFixtureToken('H')}\n`;
+    const mark = tempDir();
+    const r = await scanJson([tree(files), '--plugin', scanfix(), '--jobs', '2', '--allow-path', `${mark}:/m`]);
+    expect(r.stderr).toMatch(/a plugin instance failed to start, going on with fewer/);
+    expect(r.report?.errors).toEqual([]);
+    expect(r.report?.findings).toHaveLength(40);
+    expect(r.code).toBe(1);
+  });
+
   it('refuses a plugin without a scan export', async () => {
     const r = await runCli(['scan', tree({ 'a.txt': 'x' }), '--plugin', fixture('echo.wasm')]);
     expect(r.code).toBe(2);

@@ -21,6 +21,8 @@ interface Slot {
   bytes: number;
   /** Jobs assigned to this slot and not finished. */
   running: number;
+  /** Its instance failed to start while others run: the slot is left out. */
+  disabled?: boolean;
 }
 
 interface Job {
@@ -127,7 +129,7 @@ export class PluginPool {
 
   #dispatch(): void {
     for (const slot of this.#slots) {
-      while (this.#queue.length > 0 && slot.running < DEPTH) {
+      while (this.#queue.length > 0 && slot.running < DEPTH && !slot.disabled) {
         const job = this.#queue.shift() as Job;
         slot.running++;
         void this.#runOn(slot, job);
@@ -144,8 +146,16 @@ export class PluginPool {
       if (slot.bytes >= this.opts.recycleBytes && !this.#closed) this.#retire(slot, plugin);
       job.resolve(await job.task(plugin));
     } catch (err) {
+      const othersRun = () => this.#slots.some((s) => s !== slot && s.plugin?.alive);
       if (err instanceof CallNotStarted && !this.#closed) {
         // The instance died with this call still in its queue: it never ran, so it goes to the next instance.
+        this.#queue.unshift(job);
+      } else if (!plugin && !this.#closed && othersRun()) {
+        // An extra instance could not start (e.g. memory): the scan goes on with the ones that run.
+        this.log.warn(
+          `${this.opts.name}: a plugin instance failed to start, going on with fewer: ${(err as Error).message}`,
+        );
+        slot.disabled = true;
         this.#queue.unshift(job);
       } else {
         if (plugin && !plugin.alive && !this.#closed) {
