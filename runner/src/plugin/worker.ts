@@ -118,6 +118,9 @@ function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind:
 }
 
 const noFetch = (() => Promise.reject(new Error('plugins are loaded by wasmci, not fetched'))) as typeof fetch;
+// The SDK asks whether the manifest is a fetch `Response`; Node defines that global lazily and its first use loads
+// undici into the worker (~15 ms of start-up per instance). Nothing here uses fetch, so a stand-in class answers.
+Object.defineProperty(globalThis, 'Response', { value: class Response {}, configurable: true, writable: true });
 
 async function main(): Promise<void> {
   let memory: WebAssembly.Memory | undefined;
