@@ -120,10 +120,10 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     name: o.pluginName,
   });
   try {
-    const plugin = await describe(await pool.warmUp(), o.pluginName);
+    const ready = pool.warmUp().then((p) => describe(p, o.pluginName));
     const pipeline = new ScanPipeline({
       pool,
-      plugin,
+      plugin: ready,
       include: o.include,
       exclude: o.exclude,
       maxFileBytes: o.maxFileBytes,
@@ -133,6 +133,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       progress: o.progress,
     });
     const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore));
+    const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });
     const finishedAt = new Date();

@@ -77,6 +77,11 @@ export class PluginPool {
     return this.#instance(this.#slots[0] as Slot);
   }
 
+  /** Starts the instances not started yet (a start-up fault surfaces on the next job of that slot). */
+  startAll(): void {
+    for (const slot of this.#slots) if (!slot.disabled && !this.#closed) this.#instance(slot).catch(() => undefined);
+  }
+
   /**
    * Runs `task` on the next free instance (`bytes`: how much input it gives it). Rejects with the error of that
    * task; the pool itself goes on.

@@ -35,7 +35,11 @@ export type SourceItem = { disk: DiskFile } | { patch: PatchFile } | { skipped: 
 
 export interface ScanPipelineOptions {
   pool: PluginPool;
-  plugin: PluginDescription;
+  /**
+   * The plugin's description, once its first instance has started and answered `describe`. The walk does not wait
+   * for it (it overlaps the plugin's start-up); batches do, and a rejection ends the scan with that error.
+   */
+  plugin: Promise<PluginDescription>;
   include: string[];
   exclude: string[];
   maxFileBytes: number;
@@ -156,11 +160,17 @@ export class ScanPipeline {
     await this.#inFlightSlot(this.#scanBatch(batch));
   }
 
-  /** Waits while enough batches are in flight to keep every instance busy, then tracks `work`. */
+  /**
+   * Waits while enough batches are in flight to keep every instance busy, then tracks `work`, which starts once the
+   * plugin is ready. A rejection (the plugin did not start) reaches run() through the race or the final wait.
+   */
   async #inFlightSlot(work: () => Promise<void>): Promise<void> {
     while (this.#inFlight.size >= this.#o.pool.capacity) await Promise.race(this.#inFlight);
-    const p = work().finally(() => this.#inFlight.delete(p));
+    const p = this.#o.plugin.then(work).finally(() => this.#inFlight.delete(p));
+    p.catch(() => undefined); // observed by run(); not an unhandled rejection if run() has already thrown
     this.#inFlight.add(p);
+    // Work for more than the first instance: start the others now, while the first is still starting up.
+    if (this.#inFlight.size > 1) this.#o.pool.startAll();
   }
 
   #scanDisk(files: DiskFile[]): () => Promise<void> {
@@ -176,7 +186,7 @@ export class ScanPipeline {
       for (const o of r.outcomes) if (o.skipped) this.#skip(o.skipped);
       const answer = parseScanOutput(r.output, new Set(scanned.map((o) => o.path)));
       const byPath = new Map(scanned.map((o) => [o.path, o]));
-      this.#finish(answer, scanned.length, sum(scanned), (path) => allowOf(byPath.get(path)));
+      this.#finish(await this.#o.plugin, answer, scanned.length, sum(scanned), (path) => allowOf(byPath.get(path)));
     };
     return () =>
       this.#bisect(files, attempt, (err, part) =>
@@ -197,7 +207,7 @@ export class ScanPipeline {
       const out = await this.#o.pool.run(bytes, (p) => p.call('scan', input, { transfer: true }));
       const answer = parseScanOutput(out, new Set(part.map((b) => b.file.path)));
       const byKey = new Map(part.map((b) => [`${b.file.commit ?? ''}\0${b.file.path}`, b]));
-      this.#finish(answer, part.length, bytes, (path, commit) => {
+      this.#finish(await this.#o.plugin, answer, part.length, bytes, (path, commit) => {
         const src = byKey.get(`${commit ?? ''}\0${path}`) ?? part.find((b) => b.file.path === path);
         return { allow: src?.allow, commitInfo: src?.commitInfo };
       });
@@ -235,8 +245,8 @@ export class ScanPipeline {
     }
   }
 
-  #finish(answer: ScanAnswer, files: number, bytes: number, source: SourceOf): void {
-    this.#accept(answer.findings, source);
+  #finish(plugin: PluginDescription, answer: ScanAnswer, files: number, bytes: number, source: SourceOf): void {
+    this.#accept(plugin, answer.findings, source);
     for (const e of answer.errors) this.#out.errors.push(e);
     this.#out.files += files;
     this.#out.bytes += bytes;
@@ -261,8 +271,8 @@ export class ScanPipeline {
     this.#o.progress?.scanned(0, 0);
   }
 
-  #accept(raw: RawFinding[], source: SourceOf): void {
-    const rules = new Map(this.#o.plugin.rules.map((r) => [r.id, r]));
+  #accept(plugin: PluginDescription, raw: RawFinding[], source: SourceOf): void {
+    const rules = new Map(plugin.rules.map((r) => [r.id, r]));
     let n = 0;
     for (const r of raw) {
       const src = source(r.path, r.commit);
@@ -285,7 +295,7 @@ export class ScanPipeline {
         tags: r.tags,
         secretHash: sh,
         fingerprint: fingerprint(r.path, r.ruleId, sh),
-        plugin: { name: this.#o.plugin.name, version: this.#o.plugin.version },
+        plugin: { name: plugin.name, version: plugin.version },
       };
       if (r.entropy !== undefined) f.entropy = r.entropy;
       if (r.confidence) f.confidence = r.confidence;
