@@ -99,18 +99,18 @@ export function readDiskBatch(batch: DiskBatch): { input: Uint8Array<ArrayBuffer
 /**
  * A batch read straight into the plugin's input buffer (`buffer(n)`: a view of n bytes of its linear memory), laid
  * out as the scan protocol says: the header line, then the files back to back. The header comes first but is only
- * known once the files are read (sizes change, binaries drop out), so room is kept for it — sized with the walk's
- * sizes, which it can only shrink from — and it is padded with spaces (JSON allows them). Returns the input's length.
+ * known once the files are read (sizes change, binaries drop out), so room is kept for the longest it can be (every
+ * size at the size limit) and it is padded with spaces, which JSON allows. Returns the input's length.
  */
 export function readDiskBatchInto(
   batch: DiskBatch,
   buffer: (n: number) => Uint8Array,
 ): { length: number; outcomes: DiskFileOutcome[] } {
-  const planned = headerLine(
-    batch.files.map((f) => ({ path: f.path, size: f.size })),
+  const longest = headerLine(
+    batch.files.map((f) => ({ path: f.path, size: batch.maxFileBytes })),
     batch.options,
   );
-  const headerRoom = Buffer.byteLength(planned);
+  const headerRoom = Buffer.byteLength(longest);
   const view = buffer(headerRoom + batch.files.reduce((n, f) => n + f.size, 0));
   const outcomes: DiskFileOutcome[] = [];
   const entries: { path: string; size: number }[] = [];

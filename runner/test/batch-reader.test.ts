@@ -1,0 +1,110 @@
+/**
+ * Reading a disk batch into a plugin's input buffer (scan/batch-reader.ts): the header is written after the files
+ * are read, into room kept before them, so files that changed since the walk must still give a valid batch.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/scan/batch-reader.js';
+import { tempDir } from './helpers/cli.js';
+
+interface Header {
+  files: { path: string; size: number }[];
+}
+
+/** Splits a scan-protocol input into its header and each file's bytes. */
+function parseBatch(input: Uint8Array): { header: Header; data: Record<string, string> } {
+  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const nl = buf.indexOf(10);
+  const header = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Header;
+  const data: Record<string, string> = {};
+  let off = nl + 1;
+  for (const f of header.files) {
+    data[f.path] = buf.subarray(off, off + f.size).toString('utf8');
+    off += f.size;
+  }
+  expect(off, 'nothing after the last file').toBe(buf.length);
+  return { header, data };
+}
+
+describe('disk batches', () => {
+  // Sizes as the walk saw them (`planned`); then the files changed: b turned out binary, c grew (from 1 to 4 digits:
+  // a longer header than the walk's sizes give), d shrank (with as many digits), e vanished.
+  const dir = tempDir();
+  const put = (name: string, content: string | Buffer) => writeFileSync(path.join(dir, name), content);
+  put('a.txt', 'hello');
+  put('b.bin', Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(3000)]));
+  put('c.txt', `${'c'.repeat(1199)}\n`);
+  put('d.txt', `${'d'.repeat(999)}\n`);
+  const diskBatch = (planned: [string, number][]): DiskBatch => ({
+    files: planned.map(([p, size]) => ({ path: p, abs: path.join(dir, p), size })),
+    maxFileBytes: 10 * 1024 * 1024,
+    options: { redact: true },
+  });
+  const batch = diskBatch([
+    ['a.txt', 5],
+    ['b.bin', 3006],
+    ['c.txt', 3],
+    ['d.txt', 9000],
+    ['e.txt', 50],
+  ]);
+
+  it('gives a valid batch in the plugin buffer when files grew or shrank since the walk', () => {
+    let room = 0;
+    const buf = new Uint8Array(64 * 1024);
+    const grown = diskBatch([
+      ['a.txt', 5],
+      ['c.txt', 3],
+      ['d.txt', 9000],
+    ]);
+    const read = readDiskBatchInto(grown, (n) => {
+      room = n;
+      return buf.subarray(0, n);
+    });
+    expect(read.length).toBeLessThanOrEqual(room);
+    const { header, data } = parseBatch(buf.subarray(0, read.length));
+    expect(header.files).toEqual([
+      { path: 'a.txt', size: 5 },
+      { path: 'c.txt', size: 1200 },
+      { path: 'd.txt', size: 1000 },
+    ]);
+    expect(data['a.txt']).toBe('hello');
+    expect(data['c.txt']).toBe(`${'c'.repeat(1199)}\n`);
+    expect(data['d.txt']).toBe(`${'d'.repeat(999)}\n`);
+  });
+
+  it('drops binary and vanished files from the batch and says so', () => {
+    const buf = new Uint8Array(64 * 1024);
+    const read = readDiskBatchInto(batch, (n) => buf.subarray(0, n));
+    expect(parseBatch(buf.subarray(0, read.length)).header.files.map((f) => f.path)).toEqual([
+      'a.txt',
+      'c.txt',
+      'd.txt',
+    ]);
+    expect(read.outcomes.map((o) => [o.path, o.skipped?.reason])).toEqual([
+      ['a.txt', undefined],
+      ['b.bin', 'binary'],
+      ['c.txt', undefined],
+      ['d.txt', undefined],
+      ['e.txt', 'vanished'],
+    ]);
+  });
+
+  it('reads the same files as the copying path, for plugins without an input buffer', () => {
+    const buf = new Uint8Array(64 * 1024);
+    const into = readDiskBatchInto(batch, (n) => buf.subarray(0, n));
+    const copied = readDiskBatch(batch);
+    expect(parseBatch(buf.subarray(0, into.length))).toEqual(parseBatch(copied.input));
+    expect(into.outcomes).toEqual(copied.outcomes);
+  });
+
+  it('skips a file that grew past all the room the walk left, and says why', () => {
+    const tight = diskBatch([['c.txt', 3]]);
+    const buf = new Uint8Array(64 * 1024);
+    const read = readDiskBatchInto(tight, (n) => buf.subarray(0, n));
+    expect(read.outcomes).toEqual([
+      { path: 'c.txt', size: 0, skipped: { path: 'c.txt', reason: 'unreadable', detail: 'grew during the scan' } },
+    ]);
+    expect(parseBatch(buf.subarray(0, read.length)).header.files).toEqual([]);
+  });
+});
