@@ -89,7 +89,12 @@ export class ScanPipeline {
 
   /** `chunks`: the source's items, a chunk at a time. */
   async run(chunks: AsyncIterable<SourceItem[]>): Promise<PipelineResult> {
+    let notReady: unknown;
+    this.#o.plugin.catch((err) => {
+      notReady = err;
+    });
     for await (const items of chunks) {
+      if (notReady) throw notReady; // the plugin did not start: no point walking on
       for (const item of items) {
         const submitted = this.#take(item); // a promise only when a batch was sent: no await per file
         if (submitted) await submitted;
