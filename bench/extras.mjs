@@ -1,11 +1,14 @@
 // wasmci-only figures: cold start, plugin throughput through one Extism instance, cached vs uncached plugin fetch
-// from a local HTTP server, and the size of the image and single executable if they were built.
+// from a local HTTP server, the size of the image and single executable if they were built, and how the scan scales
+// to a tree three times the corpus (where its fixed start-up costs weigh less).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { CONTENDERS } from './contenders/index.mjs';
 import { ROOT, TARGETS, WORK } from './config.mjs';
+import { MB, totalBytes } from './lib/fsutil.mjs';
 import { measure, median } from './lib/measure.mjs';
 
 const NODE = process.execPath;
@@ -112,13 +115,42 @@ async function fetchTimes(dir, log) {
   }
 }
 
+/** Copies the corpus are hard links: no disk space, and the page cache holds one copy. */
+const SCALE_COPIES = 3;
+const SCALED_KEYS = ['wasmci-j1', 'wasmci-j2', 'ripgrep-36'];
+
+async function scaling(dir, log) {
+  const tree = path.join(WORK, 'scaled');
+  if (!existsSync(path.join(tree, `copy-${SCALE_COPIES}`))) {
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(tree, { recursive: true });
+    for (let i = 1; i <= SCALE_COPIES; i++) execFileSync('cp', ['-al', TARGETS.clean, path.join(tree, `copy-${i}`)]);
+  }
+  const bytes = totalBytes(tree);
+  const out = { copies: SCALE_COPIES, bytes, runs: {} };
+  for (const key of SCALED_KEYS) {
+    const c = CONTENDERS.find((x) => x.key === key);
+    if (!c?.available()) continue;
+    const walls = [];
+    let rssKB = 0;
+    for (let i = 0; i < 3; i++) {
+      const m = await measure(c.command({ target: tree, out: path.join(dir, `scaled-${key}.out`) }), dir);
+      walls.push(m.wallMs);
+      rssKB = Math.max(rssKB, m.rssKB);
+    }
+    out.runs[key] = { name: c.name, medianMs: median(walls), rssKB };
+    log(`  scaling: ${key} ${(median(walls) / 1000).toFixed(2)} s on ${(bytes / MB).toFixed(0)} MB`);
+  }
+  return out;
+}
+
 function sizes() {
   const s = (p) => (existsSync(p) ? statSync(p).size : undefined);
   return { image: s(IMAGE), sea: s(SEA), plugin: s(SECRETS_WASM), bundle: s(WASMCI) };
 }
 
 export async function runExtras(log) {
-  log('extras: cold start, plugin throughput, plugin fetch, sizes ...');
+  log('extras: cold start, plugin throughput, plugin fetch, sizes, scaling ...');
   const dir = path.join(WORK, 'extras');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -135,5 +167,6 @@ export async function runExtras(log) {
     throughput: await safe('plugin throughput', pluginThroughput),
     fetch: await safe('plugin fetch', fetchTimes),
     sizes: sizes(),
+    scaling: await safe('scaling', scaling),
   };
 }

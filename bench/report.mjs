@@ -111,6 +111,20 @@ function extrasSection(x) {
     `- sizes: image \`dist/wasmci-image.oci.tar\` **${mb(s.image)}**, single executable ${mb(s.sea)}, ` +
       `CLI bundle ${mb(s.bundle)}, secrets.wasm ${mb(s.plugin)}`,
   );
+  const sc = x.scaling;
+  if (sc && !sc.error) {
+    const r = sc.runs;
+    const secs = (k) => r[k].medianMs / 1000;
+    const rate = (k) => (r[k] ? `${secs(k).toFixed(2)} s = ${f0(sc.bytes / MB / secs(k))} MB/s` : 'n/a');
+    /** How many times faster `fast` is than `slow`. */
+    const times = (fast, slow) => (r[fast] && r[slow] ? (secs(slow) / secs(fast)).toFixed(2) : 'n/a');
+    out.push(
+      `- scaling (${sc.copies} hard-linked copies of the corpus, ${f0(sc.bytes / MB)} MB, median of 3): ` +
+        `wasmci --jobs 1 ${rate('wasmci-j1')}, --jobs 2 **${rate('wasmci-j2')}** (${times('wasmci-j2', 'wasmci-j1')}× ` +
+        `--jobs 1; peak RSS ${r['wasmci-j2'] ? f0(r['wasmci-j2'].rssKB / 1024) : 'n/a'} MB); ` +
+        `ripgrep-36 ${rate('ripgrep-36')}; wasmci / rg-36 = **${times('wasmci-j2', 'ripgrep-36')}**`,
+    );
+  } else out.push(`- scaling: failed (${sc?.error})`);
   return out.join('\n');
 }
 
