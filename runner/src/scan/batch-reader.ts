@@ -89,9 +89,12 @@ export function readDiskBatch(batch: DiskBatch): { input: Uint8Array<ArrayBuffer
   const outcomes: DiskFileOutcome[] = [];
   for (const f of batch.files) {
     const d = readDisk(f, batch.maxFileBytes, (size) => Buffer.allocUnsafe(size));
-    const o = d instanceof Uint8Array ? outcomeOf(f, d) : { path: f.path, size: 0, skipped: d };
-    outcomes.push(o);
-    if (d instanceof Uint8Array && !o.skipped) files.push({ path: f.path, data: d });
+    if (!(d instanceof Uint8Array)) {
+      outcomes.push({ path: f.path, size: 0, skipped: d });
+      continue;
+    }
+    outcomes.push(outcomeOf(f, d));
+    files.push({ path: f.path, data: d });
   }
   return { input: encodeBatch(files, batch.options), outcomes };
 }
@@ -122,12 +125,13 @@ export function readDiskBatchInto(
         ? view.subarray(off, off + size)
         : { path: f.path, reason: 'unreadable', detail: 'grew during the scan' },
     );
-    const o = d instanceof Uint8Array ? outcomeOf(f, d) : { path: f.path, size: 0, skipped: d };
-    outcomes.push(o);
-    if (d instanceof Uint8Array && !o.skipped) {
-      entries.push({ path: f.path, size: d.length });
-      off += d.length;
+    if (!(d instanceof Uint8Array)) {
+      outcomes.push({ path: f.path, size: 0, skipped: d });
+      continue;
     }
+    outcomes.push(outcomeOf(f, d));
+    entries.push({ path: f.path, size: d.length });
+    off += d.length;
   }
   const header = headerLine(entries, batch.options);
   const written = Buffer.from(view.buffer, view.byteOffset, headerRoom).write(header.slice(0, -1), 'utf8');
