@@ -77,9 +77,16 @@ export class PluginPool {
     return this.#instance(this.#slots[0] as Slot);
   }
 
-  /** Starts the instances not started yet (a start-up fault surfaces on the next job of that slot). */
+  /**
+   * Starts the instances not started yet, once the first one is up: a plugin that cannot start then fails once, on
+   * the first, and whether a scan can go on does not depend on which of several racing instances came up first. A
+   * later instance's start-up fault surfaces on the next job of its slot.
+   */
   startAll(): void {
-    for (const slot of this.#slots) if (!slot.disabled && !this.#closed) this.#instance(slot).catch(() => undefined);
+    const startOthers = () => {
+      for (const slot of this.#slots) if (!slot.disabled && !this.#closed) this.#instance(slot).catch(() => undefined);
+    };
+    this.#instance(this.#slots[0] as Slot).then(startOthers, () => undefined);
   }
 
   /**
