@@ -117,7 +117,6 @@ function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind:
   return { kind: 'host-error', message: msg };
 }
 
-const noFetch = (() => Promise.reject(new Error('plugins are loaded by wasmci, not fetched'))) as typeof fetch;
 // The SDK asks whether the manifest is a fetch `Response`; Node defines that global lazily and its first use loads
 // undici into the worker (~15 ms of start-up per instance). Nothing here uses fetch, so a stand-in class answers.
 Object.defineProperty(globalThis, 'Response', { value: class Response {}, configurable: true, writable: true });
@@ -132,9 +131,6 @@ async function main(): Promise<void> {
       {
         useWasi: false,
         runInWorker: false,
-        // The module is given compiled, so the SDK never fetches; passing this keeps it from touching the global
-        // `fetch`, whose first use loads Node's undici into every worker (~30 ms of start-up).
-        fetch: noFetch,
         logger,
         logLevel: policy.logLevel,
         config: policy.config,
