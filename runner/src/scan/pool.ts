@@ -47,9 +47,8 @@ export class PluginPool {
   readonly #calls = new Map<SandboxedPlugin, number>();
   readonly #retired = new Set<SandboxedPlugin>();
   #closed = false;
-  /** Instances started in all (the first `size` plus replacements): tests and progress read it. */
-  started = 0;
-  restarts = 0;
+  /** Instances started so far (replacements included): numbers the debug log's "instance N started". */
+  #started = 0;
 
   constructor(
     readonly compiled: CompiledPlugin,
@@ -58,10 +57,6 @@ export class PluginPool {
     readonly opts: PoolOptions,
   ) {
     this.#slots = Array.from({ length: Math.max(1, opts.size) }, () => ({ bytes: 0, running: 0 }));
-  }
-
-  get size(): number {
-    return this.#slots.length;
   }
 
   /** Batches worth having in flight to keep every instance busy. */
@@ -101,11 +96,6 @@ export class PluginPool {
     });
   }
 
-  /** Number of calls waiting for a free instance. */
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     for (const j of this.#queue.splice(0)) j.reject(new PluginError('host-error', 'the plugin pool was closed'));
@@ -124,8 +114,8 @@ export class PluginPool {
     slot.plugin = undefined;
     slot.starting ??= SandboxedPlugin.start(this.compiled, this.policy, this.log, this.opts.name).then(
       (p) => {
-        this.started++;
-        this.log.debug(`${this.opts.name}: instance ${this.started} started`);
+        this.#started++;
+        this.log.debug(`${this.opts.name}: instance ${this.#started} started`);
         slot.plugin = p;
         slot.bytes = 0;
         slot.starting = undefined;
@@ -171,7 +161,6 @@ export class PluginPool {
         this.#queue.unshift(job);
       } else {
         if (plugin && !plugin.alive && !this.#closed) {
-          this.restarts++;
           this.log.debug(`${this.opts.name}: instance replaced after: ${(err as Error).message}`);
         }
         job.reject(err as Error);
