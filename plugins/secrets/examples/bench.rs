@@ -37,6 +37,26 @@ fn main() {
     let dir = args.get(1).cloned().unwrap_or_else(|| "/work/main/node_modules".into());
     let cap: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
     let show = args.iter().any(|a| a == "--findings");
+    if args.get(1).map(|a| a == "--compile-costs").unwrap_or(false) {
+        // --compile-costs: what compiling each built-in regex costs (every plugin instance pays it on first use)
+        let engine = DEFAULT_ENGINE.as_ref().unwrap();
+        let mut costs: Vec<(f64, &str, &str)> = Vec::new();
+        for r in &engine.rules {
+            if let Some(re) = &r.regex {
+                let t = Instant::now();
+                for _ in 0..5 {
+                    regex::bytes::RegexBuilder::new(re.source()).size_limit(32 << 20).build().expect("regex");
+                }
+                costs.push((t.elapsed().as_secs_f64() * 1e3 / 5.0, &r.id, re.source()));
+            }
+        }
+        costs.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
+        println!("total {:.1} ms for {} regexes", costs.iter().map(|c| c.0).sum::<f64>(), costs.len());
+        for (ms, id, src) in costs.iter().take(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(25)) {
+            println!("{:>7.2} ms  {:<36} {}", ms, id, src.chars().take(150).collect::<String>());
+        }
+        return;
+    }
     if args.get(1).map(|a| a == "--profile").unwrap_or(false) {
         // --profile FILE...: per-file MB/s and the costliest rules' regex work
         let engine = DEFAULT_ENGINE.as_ref().unwrap();

@@ -229,6 +229,19 @@ impl Keywords {
         }
     }
 
+    /// Whether any pattern occurs in `hay` (stops at the first).
+    pub fn any_in(&self, hay: &[u8]) -> bool {
+        let mut s = 0usize;
+        for &b in hay {
+            let t = self.step(s, b);
+            if t & MATCH_FLAG != 0 {
+                return true;
+            }
+            s = t as usize;
+        }
+        false
+    }
+
     pub fn find_all(&self, hay: &[u8]) -> Vec<Hit> {
         let mut v = Vec::new();
         self.for_each(hay, |h| v.push(h));

@@ -263,6 +263,11 @@ impl RuleRegex {
         self.re.get_or_try_init(|| build(&self.src)).ok()
     }
 
+    /// The pattern as handed to the regex crate (benchmark example: compile costs per rule).
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
     pub fn is_compiled(&self) -> bool {
         self.re.get().is_some()
     }

@@ -1,9 +1,12 @@
 //! Post-match checks: placeholders, regex literals, checksums, JWT/PEM structure and the
 //! heuristics that keep the generic rules precise.
 
+use crate::ac::Keywords;
 use crate::util::{base62_crc32_ok, base64_decode, contains, lower, shannon_entropy};
+use once_cell::sync::Lazy;
 
 /// Markers that make a value a template, variable reference or documentation placeholder.
+/// Lower-case: they are matched ASCII-case-insensitively (`PLACEHOLDER_SET`).
 const PLACEHOLDER_MARKERS: &[&[u8]] = &[
     b"xxxx", b"****", b"....", b"${", b"{{", b"}}", b"%(", b"$(", b"<%", b"%>", b"process.env", b"os.environ",
     b"getenv", b"example", b"changeme", b"change_me", b"change-me", b"placeholder", b"your_", b"your-",
@@ -24,11 +27,16 @@ const GENERIC_WORDS: &[&[u8]] = &[
     b"encrypted", b"hashed", b"<", b">", b"localhost", b"abc123", b"xyz", b"?.", b"=>", b"...",
 ];
 
+/// The marker lists as one automaton each: one pass over a candidate instead of a substring search per word
+/// (these run for every keyword hit of the generic rules: ~400k times on 288 MB of npm packages).
+static PLACEHOLDER_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(PLACEHOLDER_MARKERS));
+static GENERIC_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_WORDS));
+
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    let l = lower(secret);
-    if PLACEHOLDER_MARKERS.iter().any(|m| contains(&l, m)) {
+    if PLACEHOLDER_SET.any_in(secret) {
         return true;
     }
+    let l = lower(secret);
     if l.len() >= 6 && (has_run(&l, 6) || has_sequence(&l, 6)) {
         return true;
     }
@@ -412,15 +420,14 @@ pub fn generic_value_rejected(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 200 {
         return true;
     }
-    let l = lower(v);
-    if GENERIC_WORDS.iter().any(|w| contains(&l, w)) {
+    if GENERIC_SET.any_in(v) {
         return true;
     }
     // `$DB_PASSWORD`, `$ANSIBLE_VAULT;1.1;AES256 ...`: a variable reference or a vault header
     if v[0] == b'$' && v[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') {
         return true;
     }
-    if l.starts_with(b"$ansible_vault") {
+    if v.len() >= 14 && v[..14].eq_ignore_ascii_case(b"$ansible_vault") {
         return true;
     }
     let has_digit = v.iter().any(|b| b.is_ascii_digit());
