@@ -38,11 +38,21 @@ fn main() {
     let cap: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
     let show = args.iter().any(|a| a == "--findings");
     if args.get(1).map(|a| a == "--compile-costs").unwrap_or(false) {
-        // --compile-costs: what compiling each built-in regex costs (every plugin instance pays it on first use)
+        // --compile-costs [N [DIR]]: what compiling each built-in regex costs (every plugin instance pays it on first use)
+        // With a directory after the count: only the regexes a scan of that directory compiles.
         let engine = DEFAULT_ENGINE.as_ref().unwrap();
+        if let Some(dir) = args.get(3) {
+            let mut paths = Vec::new();
+            walk(std::path::Path::new(dir), &mut paths, &mut u64::MAX.clone());
+            for p in &paths {
+                if let Ok(d) = std::fs::read(p) {
+                    engine.scan_file(&p.to_string_lossy(), &d);
+                }
+            }
+        }
         let mut costs: Vec<(f64, &str, &str)> = Vec::new();
         for r in &engine.rules {
-            if let Some(re) = &r.regex {
+            if let Some(re) = r.regex.as_ref().filter(|re| args.len() < 4 || re.is_compiled()) {
                 let t = Instant::now();
                 for _ in 0..5 {
                     regex::bytes::RegexBuilder::new(re.source()).size_limit(32 << 20).build().expect("regex");
@@ -54,6 +64,34 @@ fn main() {
         println!("total {:.1} ms for {} regexes", costs.iter().map(|c| c.0).sum::<f64>(), costs.len());
         for (ms, id, src) in costs.iter().take(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(25)) {
             println!("{:>7.2} ms  {:<36} {}", ms, id, src.chars().take(150).collect::<String>());
+        }
+        return;
+    }
+    if args.get(1).map(|a| a == "--rule-costs").unwrap_or(false) {
+        // --rule-costs DIR: per rule, over every file of DIR: windows its keyword hits opened, their bytes and the
+        // regex time; shows which rules' regexes a scan compiles and what they cost.
+        let engine = DEFAULT_ENGINE.as_ref().unwrap();
+        let mut paths = Vec::new();
+        walk(std::path::Path::new(&args[2]), &mut paths, &mut u64::MAX.clone());
+        let mut acc: std::collections::BTreeMap<String, (usize, usize, u128)> = Default::default();
+        for p in &paths {
+            if let Ok(d) = std::fs::read(p) {
+                if memchr_nul(&d) {
+                    continue;
+                }
+                for (id, w, b, ns) in engine.profile_file(&p.to_string_lossy(), &d) {
+                    let e = acc.entry(id).or_default();
+                    e.0 += w;
+                    e.1 += b;
+                    e.2 += ns;
+                }
+            }
+        }
+        let mut v: Vec<_> = acc.into_iter().collect();
+        v.sort_by_key(|x| std::cmp::Reverse((x.1).2));
+        println!("{} rules opened windows", v.len());
+        for (id, (w, b, ns)) in v.iter().take(args.get(3).and_then(|n| n.parse().ok()).unwrap_or(40)) {
+            println!("  {:<36} {:>8} windows {:>11} bytes {:>8.1} ms", id, w, b, *ns as f64 / 1e6);
         }
         return;
     }

@@ -52,8 +52,9 @@ impl Keywords {
         }
         let nclasses = n as usize;
 
-        // Trie.
-        let mut goto: Vec<Vec<u32>> = vec![vec![u32::MAX; nclasses]];
+        // Trie, in one flat table (row = state): a plugin instance builds this at start-up, in wasm code
+        // that V8 has not optimised yet, so it avoids a vector per state.
+        let mut goto: Vec<u32> = vec![u32::MAX; nclasses];
         let mut outs: Vec<Vec<(u32, u32)>> = vec![Vec::new()];
         for (pid, p) in patterns.iter().enumerate() {
             let p = p.as_ref();
@@ -62,51 +63,46 @@ impl Keywords {
             }
             let mut s = 0usize;
             for &b in p {
-                let c = classes[b as usize] as usize;
-                if goto[s][c] == u32::MAX {
-                    goto.push(vec![u32::MAX; nclasses]);
+                let at = s * nclasses + classes[b as usize] as usize;
+                if goto[at] == u32::MAX {
+                    goto[at] = outs.len() as u32;
+                    goto.resize(goto.len() + nclasses, u32::MAX);
                     outs.push(Vec::new());
-                    goto[s][c] = (goto.len() - 1) as u32;
                 }
-                s = goto[s][c] as usize;
+                s = goto[at] as usize;
             }
             outs[s].push((pid as u32, p.len() as u32));
         }
-        // BFS for failure links, completing the DFA.
-        let nstates = goto.len();
+        // BFS for failure links, completing the DFA (class 0, bytes in no pattern, always goes back to the root).
+        let nstates = outs.len();
         let mut fail = vec![0u32; nstates];
         let mut queue = std::collections::VecDeque::new();
-        for c in 0..nclasses {
-            let t = goto[0][c];
-            if t == u32::MAX {
-                goto[0][c] = 0;
+        for t in goto.iter_mut().take(nclasses) {
+            if *t == u32::MAX {
+                *t = 0;
             } else {
-                fail[t as usize] = 0;
-                queue.push_back(t as usize);
+                queue.push_back(*t as usize);
             }
         }
-        // class 0 (bytes in no pattern) always goes back to the root
         while let Some(s) = queue.pop_front() {
             let f = fail[s] as usize;
-            let inherited = outs[f].clone();
-            outs[s].extend(inherited);
+            if !outs[f].is_empty() {
+                let inherited = outs[f].clone();
+                outs[s].extend(inherited);
+            }
+            let (row, frow) = (s * nclasses, f * nclasses);
             for c in 0..nclasses {
-                let t = goto[s][c];
+                let t = goto[row + c];
                 if t == u32::MAX {
-                    goto[s][c] = goto[f][c];
+                    goto[row + c] = goto[frow + c];
                 } else {
-                    fail[t as usize] = goto[f][c];
+                    fail[t as usize] = goto[frow + c];
                     queue.push_back(t as usize);
                 }
             }
         }
-        let mut table = Vec::with_capacity(nstates * nclasses);
-        for row in &goto {
-            for &t in row {
-                let flag = if outs[t as usize].is_empty() { 0 } else { MATCH_FLAG };
-                table.push((t * nclasses as u32) | flag);
-            }
-        }
+        let flags: Vec<u32> = outs.iter().map(|o| if o.is_empty() { 0 } else { MATCH_FLAG }).collect();
+        let table: Vec<u32> = goto.iter().map(|&t| (t * nclasses as u32) | flags[t as usize]).collect();
         let mut outputs = Vec::new();
         let mut out_ranges = Vec::with_capacity(nstates);
         let mut is_match = Vec::with_capacity(nstates);

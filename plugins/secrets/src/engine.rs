@@ -85,6 +85,11 @@ struct Scratch {
     prof: Option<Vec<(usize, usize, u128)>>,
 }
 
+/// A byte of a key name (what the generic rules' `key` group is made of).
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~' | b'%')
 }
@@ -95,6 +100,7 @@ impl Engine {
         let mut kw_rules: Vec<Vec<u32>> = Vec::new();
         let mut nokw_rules = Vec::new();
         let mut path_rules = Vec::new();
+        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             if r.regex.is_none() {
                 path_rules.push(i as u32);
@@ -105,14 +111,11 @@ impl Engine {
                 continue;
             }
             for k in &r.keywords {
-                let pid = match patterns.iter().position(|p| p == k) {
-                    Some(p) => p,
-                    None => {
-                        patterns.push(k.clone());
-                        kw_rules.push(Vec::new());
-                        patterns.len() - 1
-                    }
-                };
+                let pid = *ids.entry(k.as_str()).or_insert_with(|| {
+                    patterns.push(k.clone());
+                    kw_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
                 if !kw_rules[pid].contains(&(i as u32)) {
                     kw_rules[pid].push(i as u32);
                 }
@@ -446,14 +449,7 @@ impl Engine {
     ) -> Option<Cand> {
         let rule = &self.rules[r as usize];
         let m = caps.get(0)?;
-        let (ms, me) = (ws + m.start(), ws + m.end());
-        // A match cut by the window edge (inside a longer token) is not trustworthy.
-        if !rule.anchored && ms == ws && ws > fs && buf[ws - 1] != b'\n' && is_token_byte(buf[ws - 1]) && is_token_byte(buf[ws]) {
-            return None;
-        }
-        if me == we && we < fe && buf[we] != b'\n' && is_token_byte(buf[we]) && me > ms && is_token_byte(buf[me - 1]) {
-            return None;
-        }
+        let (mut ms, mut me) = (ws + m.start(), ws + m.end());
         let g = match rule.secret_group {
             Some(0) => Some(m),
             Some(n) => caps.get(n).or_else(|| first_group(caps)),
@@ -463,7 +459,30 @@ impl Engine {
         if g.start() == g.end() {
             return None;
         }
-        let (s, e) = (ws + g.start(), ws + g.end());
+        let (s, mut e) = (ws + g.start(), ws + g.end());
+        if rule.secret_max > 0 && e - s > rule.secret_max {
+            let cut = s + rule.secret_max;
+            if me == e {
+                me = cut;
+            }
+            e = cut;
+        }
+        let key_span = caps.name("key").map(|k| {
+            let (mut ks, ke) = (ws + k.start(), ws + k.end());
+            let lim = ks.saturating_sub(rule.key_prefix).max(ws);
+            while ks > lim && is_key_byte(buf[ks - 1]) {
+                ks -= 1;
+            }
+            ms = ms.min(ks);
+            (ks, ke)
+        });
+        // A match cut by the window edge (inside a longer token) is not trustworthy.
+        if !rule.anchored && ms == ws && ws > fs && buf[ws - 1] != b'\n' && is_token_byte(buf[ws - 1]) && is_token_byte(buf[ws]) {
+            return None;
+        }
+        if me == we && we < fe && buf[we] != b'\n' && is_token_byte(buf[we]) && me > ms && is_token_byte(buf[me - 1]) {
+            return None;
+        }
         if rule.trail > 0 && e < fe {
             let b = buf[e];
             let bad = b.is_ascii_alphanumeric() || b == b'_' || (rule.trail == 2 && matches!(b, b'-' | b'+' | b'/' | b'='));
@@ -529,7 +548,7 @@ impl Engine {
                 }
             }
             Validator::Generic => {
-                let key = caps.name("key").map(|k| k.as_bytes()).unwrap_or(b"");
+                let key = key_span.map(|(ks, ke)| &buf[ks..ke]).unwrap_or(b"");
                 if !key.is_empty() && !validate::secret_key_name(key) {
                     return None;
                 }
@@ -545,7 +564,7 @@ impl Engine {
                 }
                 let env_style = {
                     // from the key back to the line start without scanning a whole minified line
-                    let ks = caps.name("key").map(|k| ws + k.start()).unwrap_or(ms);
+                    let ks = key_span.map(|(ks, _)| ks).unwrap_or(ms);
                     // `arn:aws:secretsmanager:...:secret:name`: the key is a resource type inside an ARN
                     if ks > fs && buf[ks - 1] == b':' && crate::util::contains(&buf[ks.saturating_sub(200).max(fs)..ks], b"arn:") {
                         return None;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// The rule file as written, with each rule's test examples (tests read these).
 pub const BUILTIN_RULES: &str = include_str!("../rules/rules.toml");
 /// The same rules without their examples, as JSON (see build.rs): what the plugin loads.
-const BUILTIN_RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
+pub const BUILTIN_RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 
 #[derive(Debug, Deserialize, Default, Clone)]
 pub struct AllowSpec {
@@ -63,6 +63,15 @@ pub struct RuleSpec {
     /// is common in base64 (e.g. `EAA` in source-map mappings).
     #[serde(default)]
     pub min_run: Option<usize>,
+    /// The `key` group may start up to this many key-name bytes (`[A-Za-z0-9_.-]`) before where the regex
+    /// matched it: what a leading `[A-Za-z0-9_.\-]{0,N}` in the key group would take, found in code instead,
+    /// because a bounded repeat multiplies the regex's compile and match time (generic rules: ~4x).
+    #[serde(default)]
+    pub key_prefix: Option<usize>,
+    /// The secret is cut to this many bytes: what `{m,N-1}` on the regex's last repeat would match, for a regex
+    /// written with an open-ended `{m,}` there (same reason as `key_prefix`).
+    #[serde(default)]
+    pub secret_max: Option<usize>,
     /// Keywords must match with their exact case (faster for prefixes like `EAAA`).
     #[serde(default)]
     pub keywords_case_sensitive: Option<bool>,
@@ -172,6 +181,9 @@ pub struct Rule {
     pub anchored: bool,
     /// Token bytes that must follow a keyword hit (0 = no check).
     pub min_run: usize,
+    /// See `RuleSpec::key_prefix` and `RuleSpec::secret_max` (0 = none).
+    pub key_prefix: usize,
+    pub secret_max: usize,
     /// Exact-case keywords (empty unless `keywords_case_sensitive`).
     pub keywords_exact: Vec<Vec<u8>>,
 }
@@ -418,6 +430,8 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
             _ => 0,
         },
         min_run: spec.min_run.unwrap_or(0),
+        key_prefix: spec.key_prefix.unwrap_or(0),
+        secret_max: spec.secret_max.unwrap_or(0),
         id,
     })
 }

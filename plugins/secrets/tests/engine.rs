@@ -436,3 +436,58 @@ fn connection_strings() {
     assert!(scan("README.md", "postgres://user:password@localhost:5432/mydb").is_empty());
 }
 
+
+/// `key_prefix` and `secret_max` (rules.toml) stand for bounded repeats taken out of the generic rules' regexes for
+/// speed: the built-in rules must report exactly what the same rules written with the repeats report.
+#[test]
+fn key_prefix_and_secret_max_match_the_bounded_repeats_they_replace() {
+    use secrets::rules::{compile_allow, compile_rule, parse_rule_file, BUILTIN_RULES_JSON};
+    let file = parse_rule_file(BUILTIN_RULES_JSON).unwrap();
+    let mut rewritten = 0;
+    let rules: Vec<_> = file
+        .rules
+        .iter()
+        .map(|spec| {
+            let mut spec = spec.clone();
+            if spec.key_prefix.is_some() || spec.secret_max.is_some() {
+                let re = spec.regex.take().unwrap();
+                let re = re.replacen("(?P<key>", &format!("(?P<key>[A-Za-z0-9_.\\-]{{0,{}}}", spec.key_prefix.unwrap()), 1);
+                let max = spec.secret_max.unwrap();
+                assert!(re.ends_with("{7,})"), "{}: {}", spec.id, re);
+                spec.regex = Some(format!("{}{{7,{}}})", &re[..re.len() - "{7,})".len()], max - 1));
+                spec.key_prefix = None;
+                spec.secret_max = None;
+                rewritten += 1;
+            }
+            compile_rule(&spec, true).unwrap()
+        })
+        .collect();
+    assert_eq!(rewritten, 4, "the four generic rules use key_prefix and secret_max");
+    let allows = vec![compile_allow("global", file.allowlist.as_ref().unwrap(), true).unwrap()];
+    let reference = Engine::new(rules, allows);
+
+    let mut rng = Rng::new(42);
+    let key_bytes = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    let value_bytes = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789+/%~!";
+    let mut compared = 0;
+    let mut found = 0;
+    for i in 0..3000 {
+        let prefix_len = [0, 3, 40, 59, 60, 61, 62, 75, 130][rng.below(9)];
+        let mut key: String = (0..prefix_len).map(|_| key_bytes[rng.below(key_bytes.len())] as char).collect();
+        key.push_str(["API_KEY", "apiKey", "_token", "password", "client_secret", "db_pass", "KEY"][rng.below(7)]);
+        let value_len = [6, 8, 21, 40, 198, 199, 200, 201, 202, 260][rng.below(10)];
+        let value: String = (0..value_len).map(|_| value_bytes[rng.below(value_bytes.len())] as char).collect();
+        let quote = ["", "\"", "'"][rng.below(3)];
+        let lead = ["", "export ", "  ", "const ", "x+", "{\"a\":1,\""][rng.below(6)];
+        let op = ["=", ": ", " = ", "=>", "\": "][rng.below(5)];
+        let line = format!("{}{}{}{}{}{}\n", lead, key, op, quote, value, quote);
+        let text = format!("# config {}\n{}tail = 1\n", i, line);
+        let path = ["config/.env", "app.py", "src/a.js", "values.yaml", "settings.ini"][rng.below(5)];
+        let got = engine().scan_file(path, text.as_bytes());
+        let want = reference.scan_file(path, text.as_bytes());
+        assert_eq!(got, want, "{}: {:?}", path, text);
+        compared += 1;
+        found += want.len();
+    }
+    assert!(found > 300, "too few findings ({}) in {} inputs to compare anything", found, compared);
+}
