@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/scan/batch-reader.js';
+import { addAllowLines, type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/scan/batch-reader.js';
 import { tempDir } from './helpers/cli.js';
 
 interface Header {
@@ -96,6 +96,27 @@ describe('disk batches', () => {
     const copied = readDiskBatch(batch);
     expect(parseBatch(buf.subarray(0, into.length))).toEqual(parseBatch(copied.input));
     expect(into.outcomes).toEqual(copied.outcomes);
+  });
+
+  it('finds allow-comment lines after the call, in the files the plugin reported only', () => {
+    put('f.txt', 'one\nkey = 1 # gitleaks:allow\nthree\n');
+    put('g.txt', 'wasmci:allow\n');
+    const buf = new Uint8Array(64 * 1024);
+    const read = readDiskBatchInto(
+      diskBatch([
+        ['a.txt', 5],
+        ['f.txt', 35],
+        ['g.txt', 13],
+      ]),
+      (n) => buf.subarray(0, n),
+    );
+    expect(read.outcomes.map((o) => o.allow)).toEqual([undefined, undefined, undefined]);
+    addAllowLines(read.spans, buf.subarray(0, read.length), new Set(['f.txt']));
+    expect(read.outcomes.map((o) => o.allow)).toEqual([undefined, [2], undefined]);
+    addAllowLines(read.spans, buf.subarray(0, read.length));
+    expect(read.outcomes.map((o) => o.allow)).toEqual([undefined, [2], [1]]);
+    // the copying path (plugins without an input buffer) finds them while reading
+    expect(readDiskBatch(diskBatch([['g.txt', 13]])).outcomes[0]?.allow).toEqual([1]);
   });
 
   it('skips a file that grew past all the room the walk left, and says why', () => {

@@ -6,8 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, runCli, tempDir } from './helpers/cli.js';
-import { fakeFixtureToken } from './helpers/secrets.js';
+import { fixture, runCli, secretsWasm, tempDir } from './helpers/cli.js';
+import { fakeFixtureToken, fakeGithubToken } from './helpers/secrets.js';
 
 interface F {
   path: string;
@@ -136,6 +136,23 @@ describe('.wasmciignore and inline allow comments', () => {
     const r = await scan(dir, ['--no-redact']);
     expect(r.report.findings.map((f) => f.secret)).toEqual([t2]);
     expect(r.report.suppressed.allowed).toBe(2);
+  });
+
+  it('honours allow comments with the secrets plugin, whose batches go straight into its own buffer', async () => {
+    // That path looks for allow comments after the call, in the files with findings only.
+    const [t1, t2, t3] = [fakeGithubToken(), fakeGithubToken(), fakeGithubToken()];
+    const dir = tree({
+      'a.js': `const x = "${t1}"; // wasmci:allow\nconst y = "${t2}";\n`,
+      'b.yml': `# gitleaks:allow\ntoken: ${t3} # gitleaks:allow\n`,
+      'c.md': 'wasmci:allow, and nothing else\n',
+    });
+    const r = await runCli(['scan', dir, '--plugin', secretsWasm, '--format', 'json', '--no-redact']);
+    const report = JSON.parse(r.stdout.toString()) as {
+      findings: { secret: string }[];
+      suppressed: { allowed: number };
+    };
+    expect(report.findings.map((f) => f.secret)).toEqual([t2]);
+    expect(report.suppressed.allowed).toBe(2);
   });
 });
 

@@ -6,7 +6,14 @@
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import createPlugin, { type CallContext } from '@extism/extism';
 import type { PluginFaultKind } from '../errors.js';
-import { type DiskBatch, type DiskFileOutcome, readDiskBatch, readDiskBatchInto } from '../scan/batch-reader.js';
+import {
+  addAllowLines,
+  type DiskBatch,
+  type DiskFileOutcome,
+  readDiskBatch,
+  readDiskBatchInto,
+} from '../scan/batch-reader.js';
+import { reportedPaths } from '../scan/protocol.js';
 import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { INTERNAL_EXPORTS } from './messages.js';
 import { hostAllowed } from './policy.js';
@@ -189,8 +196,17 @@ async function main(): Promise<void> {
         }
       : undefined;
 
-  /** Calls `name`; `input` undefined means the input is already in the plugin's input buffer. */
-  async function invoke(id: number, name: string, input?: Uint8Array, outcomes?: DiskFileOutcome[]): Promise<void> {
+  /**
+   * Calls `name`; `input` undefined means the input is already in the plugin's input buffer. `answered` sees the
+   * output before it is posted (a disk batch completes its outcomes from it).
+   */
+  async function invoke(
+    id: number,
+    name: string,
+    input?: Uint8Array,
+    outcomes?: DiskFileOutcome[],
+    answered?: (output: Uint8Array) => void,
+  ): Promise<void> {
     const fn = name === '_start' ? (RENAMED_EXPORTS._start as string) : name;
     if (typeof exportsObj[fn] !== 'function' || INTERNAL_EXPORTS.has(fn)) {
       post({
@@ -228,6 +244,7 @@ async function main(): Promise<void> {
         return;
       }
       const copy = bytes.slice();
+      answered?.(copy);
       post({ type: 'result', id, output: copy, ...(outcomes ? { outcomes } : {}) }, [copy.buffer]);
     } catch (err) {
       if (err instanceof WasiExit && err.code === 0) {
@@ -254,7 +271,15 @@ async function main(): Promise<void> {
         const exact = bufferView(read.length);
         if (!exact || !whole || exact.byteOffset !== whole.byteOffset)
           throw new HostDenied('wasmci_input_buffer moved the input while it was being written');
-        return invoke(id, fn, undefined, read.outcomes);
+        const at = exact.byteOffset;
+        return invoke(id, fn, undefined, read.outcomes, (output) => {
+          // Allow comments only matter in files with findings: look for them there, in the batch still in the
+          // plugin's buffer (a plugin that rewrote its own input could only hide its own findings). A view anew:
+          // the memory may have grown during the call.
+          const mem = (memory as WebAssembly.Memory).buffer;
+          if (at + read.length <= mem.byteLength)
+            addAllowLines(read.spans, new Uint8Array(mem, at, read.length), reportedPaths(output));
+        });
       }
       const read = readDiskBatch(batch);
       return invoke(id, fn, read.input, read.outcomes);

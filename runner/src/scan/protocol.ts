@@ -135,6 +135,21 @@ function finding(v: unknown, i: number, paths: ReadonlySet<string>): RawFinding 
 }
 
 /** Validates a `scan` answer. `paths` are the batch's paths: a finding elsewhere is a lie, not a finding. */
+/**
+ * The paths a scan answer reports findings in, read leniently (the worker uses it to search allow comments only where
+ * they can matter); undefined when the answer is not the expected shape, which parseScanOutput then reports.
+ */
+export function reportedPaths(bytes: Uint8Array): Set<string> | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    const fs: unknown = parsed?.findings ?? [];
+    if (!Array.isArray(fs)) return undefined;
+    return new Set(fs.map((f) => (typeof f?.path === 'string' ? f.path : '')));
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseScanOutput(bytes: Uint8Array, paths: ReadonlySet<string>): ScanAnswer {
   let parsed: unknown;
   try {
