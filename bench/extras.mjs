@@ -1,13 +1,13 @@
 // wasmci-only figures: cold start, plugin throughput through one Extism instance, cached vs uncached plugin fetch
 // from a local HTTP server, the size of the image and single executable if they were built, and how the scan scales
-// to a tree three times the corpus (where its fixed start-up costs weigh less).
+// to a tree three times the corpus (where its fixed start-up costs weigh less) and from one core to two.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { CONTENDERS } from './contenders/index.mjs';
-import { ROOT, TARGETS, WORK } from './config.mjs';
+import { CORES, ROOT, TARGETS, WORK } from './config.mjs';
 import { MB, totalBytes } from './lib/fsutil.mjs';
 import { measure, median } from './lib/measure.mjs';
 
@@ -144,6 +144,29 @@ async function scaling(dir, log) {
   return out;
 }
 
+/**
+ * `--jobs 1` already keeps a second core partly busy (V8 optimises the plugin's code on background threads and the
+ * main thread walks the tree), so `--jobs 2` ÷ `--jobs 1` understates what the second core brings. This pins
+ * `--jobs 1` to one core (taskset) and compares it with `--jobs 2` on two, on the corpus, runs alternating.
+ */
+async function cores(dir, log) {
+  if (CORES < 2) return { error: 'needs two cores' };
+  const j1 = CONTENDERS.find((x) => x.key === 'wasmci-j1');
+  const j2 = CONTENDERS.find((x) => x.key === 'wasmci-j2');
+  if (!j1?.available() || !j2?.available()) return { error: 'wasmci is not built' };
+  const one = j1.command({ target: TARGETS.clean, out: path.join(dir, 'cores-1.out') });
+  const two = j2.command({ target: TARGETS.clean, out: path.join(dir, 'cores-2.out') });
+  const oneCore = [];
+  const twoCores = [];
+  for (let i = 0; i < 3; i++) {
+    oneCore.push((await measure({ cmd: 'taskset', args: ['-c', '0', one.cmd, ...one.args] }, dir)).wallMs);
+    twoCores.push((await measure(two, dir)).wallMs);
+  }
+  const out = { oneCoreMs: median(oneCore), twoCoresMs: median(twoCores) };
+  log(`  cores: --jobs 1 on one core ${out.oneCoreMs.toFixed(0)} ms, --jobs 2 on two ${out.twoCoresMs.toFixed(0)} ms`);
+  return out;
+}
+
 function sizes() {
   const s = (p) => (existsSync(p) ? statSync(p).size : undefined);
   return { image: s(IMAGE), sea: s(SEA), plugin: s(SECRETS_WASM), bundle: s(WASMCI) };
@@ -168,5 +191,6 @@ export async function runExtras(log) {
     fetch: await safe('plugin fetch', fetchTimes),
     sizes: sizes(),
     scaling: await safe('scaling', scaling),
+    cores: await safe('cores', cores),
   };
 }

@@ -125,6 +125,14 @@ function extrasSection(x) {
         `ripgrep-36 ${rate('ripgrep-36')}; wasmci / rg-36 = **${times('wasmci-j2', 'ripgrep-36')}**`,
     );
   } else out.push(`- scaling: failed (${sc?.error})`);
+  const co = x.cores;
+  if (co && !co.error) {
+    out.push(
+      `- one core → two (corpus, median of 3, alternating): \`taskset -c 0\` --jobs 1 ${(co.oneCoreMs / 1000).toFixed(2)} s, ` +
+        `--jobs 2 ${(co.twoCoresMs / 1000).toFixed(2)} s = **${(co.oneCoreMs / co.twoCoresMs).toFixed(2)}×** ` +
+        '(--jobs 1 on two cores already gets part of the second: V8 optimises the plugin on background threads)',
+    );
+  } else out.push(`- one core → two: not measured (${co?.error})`);
   return out.join('\n');
 }
 

@@ -28,7 +28,7 @@ function wasmci(jobs) {
     name: `wasmci scan --jobs ${jobs}`,
     key: `wasmci-j${jobs}`,
     scope: 'full',
-    engine: 'Rust regex + aho-corasick in wasm (Extism), Node 20',
+    engine: 'Rust regex + keyword automaton in wasm (Extism), Node 20',
     available: () => existsSync(WASMCI) && existsSync(SECRETS_WASM),
     version: () => `wasmci ${version(NODE, [WASMCI, '--version'])}, ${loadRules().length} rules`,
     command: ({ target, out }) => ({

@@ -9,11 +9,11 @@ const MATCH_FLAG: u32 = 0x8000_0000;
 pub struct Keywords {
     /// Number of byte classes (columns of `table`).
     nclasses: usize,
-    /// Byte -> class (ASCII letters folded to lower case).
+    /// Byte -> class byte offset (class * 4; ASCII letters folded to lower case).
     classes: [u16; 256],
-    /// Transition table, premultiplied: next state index * nclasses.
+    /// Transition table; entries are the next state's row as a byte offset (state * nclasses * 4) | MATCH_FLAG.
     table: Vec<u32>,
-    /// For each state (by premultiplied id / nclasses): (start, end) into `outputs`.
+    /// For each state (by row offset / (nclasses * 4)): (start, end) into `outputs`.
     out_ranges: Vec<(u32, u32)>,
     /// Per state: 1 if the state has outputs.
     #[allow(dead_code)]
@@ -51,6 +51,11 @@ impl Keywords {
             classes[b] = seen[l as usize];
         }
         let nclasses = n as usize;
+        // The walk adds byte offsets (class * 4, state * nclasses * 4) so each step is add + load, no scaling.
+        let mut step_classes = [0u16; 256];
+        for b in 0..256usize {
+            step_classes[b] = classes[b] * 4;
+        }
 
         // Trie, in one flat table (row = state): a plugin instance builds this at start-up, in wasm code
         // that V8 has not optimised yet, so it avoids a vector per state.
@@ -102,7 +107,7 @@ impl Keywords {
             }
         }
         let flags: Vec<u32> = outs.iter().map(|o| if o.is_empty() { 0 } else { MATCH_FLAG }).collect();
-        let table: Vec<u32> = goto.iter().map(|&t| (t * nclasses as u32) | flags[t as usize]).collect();
+        let table: Vec<u32> = goto.iter().map(|&t| (t * nclasses as u32 * 4) | flags[t as usize]).collect();
         let mut outputs = Vec::new();
         let mut out_ranges = Vec::with_capacity(nstates);
         let mut is_match = Vec::with_capacity(nstates);
@@ -113,7 +118,7 @@ impl Keywords {
             is_match.push(if o.is_empty() { 0 } else { 1 });
         }
         let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
-        Keywords { nclasses, classes, table, out_ranges, is_match, outputs, npatterns: patterns.len(), max_len }
+        Keywords { nclasses, classes: step_classes, table, out_ranges, is_match, outputs, npatterns: patterns.len(), max_len }
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -123,14 +128,17 @@ impl Keywords {
     /// Calls `f` for every (overlapping) occurrence, in order of end position.
     #[inline(always)]
     fn step(&self, s: usize, b: u8) -> u32 {
-        // SAFETY: `s` is always a premultiplied state id produced by the table (< nstates * nclasses)
-        // and every class is < nclasses, so the index is in bounds.
-        unsafe { *self.table.get_unchecked(s + *self.classes.get_unchecked(b as usize) as usize) }
+        // SAFETY: `s` is a byte offset the table produced (a row start: < nstates * nclasses * 4, a multiple of 4)
+        // and every class offset is < nclasses * 4 and a multiple of 4, so the u32 read is in bounds and aligned.
+        unsafe {
+            let at = s + *self.classes.get_unchecked(b as usize) as usize;
+            *((self.table.as_ptr() as *const u8).add(at) as *const u32)
+        }
     }
 
     #[inline(always)]
     fn emit<F: FnMut(Hit)>(&self, s: usize, end: usize, f: &mut F) {
-        let (a, z) = self.out_ranges[s / self.nclasses];
+        let (a, z) = self.out_ranges[s / (self.nclasses * 4)];
         for &(pid, len) in &self.outputs[a as usize..z as usize] {
             f(Hit { pattern: pid as usize, start: end - len as usize, end });
         }
