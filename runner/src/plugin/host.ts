@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
 import { PluginError } from '../errors.js';
 import { type Logger, printable } from '../log.js';
 import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
@@ -27,6 +27,40 @@ function workerSource(): string {
 }
 
 let cachedSource: string | undefined;
+
+/** Every plugin worker is created alike; its init (module, policy, ports) comes as workerData or, if it was started
+ * ahead of time, as its first message. */
+function newWorker(init?: WorkerInit, transferList: WorkerOptions['transferList'] = []): Worker {
+  cachedSource ??= workerSource();
+  return new Worker(cachedSource, {
+    eval: true,
+    workerData: init,
+    transferList,
+    env: {},
+    execArgv: ['--disable-warning=ExperimentalWarning'],
+    resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
+    stdout: true,
+    stderr: true,
+  });
+}
+
+/** A worker thread started before its plugin was known (see prestartWorker); the next start() takes it. */
+let spare: Worker | undefined;
+
+/**
+ * Starts a plugin worker thread now, for the next SandboxedPlugin.start to take: booting a worker (a Node
+ * environment, then the worker bundle) takes ~35 ms, which then overlaps the CLI loading, reading its config and
+ * compiling the plugin. Until taken it does nothing, holds no plugin and does not keep the process alive.
+ */
+export function prestartWorker(): void {
+  if (spare) return;
+  const w = newWorker();
+  w.unref();
+  w.once('exit', () => {
+    if (spare === w) spare = undefined;
+  });
+  spare = w;
+}
 
 interface CallResult {
   output: Uint8Array;
@@ -94,20 +128,15 @@ export class SandboxedPlugin {
     log: Logger,
     name = 'plugin',
   ): Promise<SandboxedPlugin> {
-    cachedSource ??= workerSource();
     const { port1, port2 } = new MessageChannel();
     const httpSignal = new SharedArrayBuffer(4);
     const init: WorkerInit = { module: compiled.module, policy, httpPort: port2, httpSignal };
-    const worker = new Worker(cachedSource, {
-      eval: true,
-      workerData: init,
-      transferList: [port2],
-      env: {},
-      execArgv: ['--disable-warning=ExperimentalWarning'],
-      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
-      stdout: true,
-      stderr: true,
-    });
+    let worker = spare;
+    spare = undefined;
+    if (worker) {
+      worker.ref();
+      worker.postMessage(init, [port2]);
+    } else worker = newWorker(init, [port2]);
     const p = new SandboxedPlugin(worker, policy, log, name);
     p.#serveHttp(port1, new Int32Array(httpSignal));
     await new Promise<void>((resolve, reject) => {

@@ -22,19 +22,30 @@ import { WasiExit, WasiLayer } from './wasi.js';
 
 class HostDenied extends Error {}
 
-const init = workerData as WorkerInit;
-const { policy } = init;
 const port = parentPort as NonNullable<typeof parentPort>;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
+// Set by setUp, from workerData or, for a worker started ahead of its plugin (host.ts prestartWorker), from the
+// first message; nothing below runs before.
+let init: WorkerInit;
+let policy: WorkerInit['policy'];
+let wasi: WasiLayer;
+let httpFlag: Int32Array;
 let stderrTail = '';
-const wasi = new WasiLayer({
-  mounts: policy.mounts,
-  onOutput(fd, bytes) {
-    if (fd === 2) stderrTail = (stderrTail + new TextDecoder().decode(bytes)).slice(-4096);
-    post({ type: 'stdio', fd, bytes }, [bytes.buffer as ArrayBuffer]);
-  },
-});
+
+function setUp(given: WorkerInit): void {
+  init = given;
+  policy = given.policy;
+  httpFlag = new Int32Array(given.httpSignal);
+  wasi = new WasiLayer({
+    mounts: policy.mounts,
+    onOutput(fd, bytes) {
+      if (fd === 2) stderrTail = (stderrTail + new TextDecoder().decode(bytes)).slice(-4096);
+      post({ type: 'stdio', fd, bytes }, [bytes.buffer as ArrayBuffer]);
+    },
+  });
+  void main();
+}
 
 const logAt = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: unknown) =>
   post({ type: 'log', level, message: String(message) });
@@ -53,7 +64,6 @@ let lastStatus = 0;
  * just before a trap (AssemblyScript's `throw`, a Rust panic hook) still reaches the user.
  */
 let lastError: string | undefined;
-const httpFlag = new Int32Array(init.httpSignal);
 
 /** Extism's http_request, but checked against the grant and performed by the host thread. */
 function httpRequest(ctx: CallContext, reqAddr: bigint, bodyAddr: bigint): bigint {
@@ -300,4 +310,6 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+const given = workerData as WorkerInit | undefined;
+if (given) setUp(given);
+else port.once('message', (m: WorkerInit) => setUp(m));
