@@ -167,6 +167,29 @@ async function cores(dir, log) {
   return out;
 }
 
+/**
+ * Issue 5's two ratios from runs that alternate (--jobs 1, --jobs 2, ripgrep-36, and again, five rounds) on the
+ * clean corpus: the main table times each contender in a block of its own, so a noisy minute on this shared
+ * machine can land on one contender only.
+ */
+const HEAD_TO_HEAD = ['wasmci-j1', 'wasmci-j2', 'ripgrep-36'];
+
+async function headToHead(dir, log) {
+  const cs = HEAD_TO_HEAD.map((k) => CONTENDERS.find((x) => x.key === k));
+  if (cs.some((c) => !c?.available())) return { error: 'wasmci or ripgrep is not available' };
+  const walls = Object.fromEntries(HEAD_TO_HEAD.map((k) => [k, []]));
+  for (let round = 0; round < 5; round++) {
+    for (const c of cs) {
+      const m = await measure(c.command({ target: TARGETS.clean, out: path.join(dir, `h2h-${c.key}.out`) }), dir);
+      walls[c.key].push(m.wallMs);
+    }
+  }
+  const out = { bytes: totalBytes(TARGETS.clean), medianMs: {} };
+  for (const k of HEAD_TO_HEAD) out.medianMs[k] = median(walls[k]);
+  log(`  head to head: ${HEAD_TO_HEAD.map((k) => `${k} ${out.medianMs[k].toFixed(0)} ms`).join(', ')}`);
+  return out;
+}
+
 function sizes() {
   const s = (p) => (existsSync(p) ? statSync(p).size : undefined);
   return { image: s(IMAGE), sea: s(SEA), plugin: s(SECRETS_WASM), bundle: s(WASMCI) };
@@ -192,5 +215,6 @@ export async function runExtras(log) {
     sizes: sizes(),
     scaling: await safe('scaling', scaling),
     cores: await safe('cores', cores),
+    headToHead: await safe('head to head', headToHead),
   };
 }

@@ -133,6 +133,21 @@ function extrasSection(x) {
         '(--jobs 1 on two cores already gets part of the second: V8 optimises the plugin on background threads)',
     );
   } else out.push(`- one core → two: not measured (${co?.error})`);
+  const h = x.headToHead;
+  if (h && !h.error) {
+    const ms = h.medianMs;
+    const rate = (k) => h.bytes / MB / (ms[k] / 1000);
+    const rg = rate('wasmci-j2') / rate('ripgrep-36');
+    const speedup = ms['wasmci-j1'] / ms['wasmci-j2'];
+    out.push(
+      `- issue 5's ratios, runs alternating (--jobs 1, --jobs 2, ripgrep-36; 5 rounds, medians): --jobs 1 ` +
+        `${(ms['wasmci-j1'] / 1000).toFixed(2)} s, --jobs 2 ${(ms['wasmci-j2'] / 1000).toFixed(2)} s ` +
+        `(${f0(rate('wasmci-j2'))} MB/s), ripgrep-36 ${(ms['ripgrep-36'] / 1000).toFixed(2)} s ` +
+        `(${f0(rate('ripgrep-36'))} MB/s): wasmci / rg-36 = **${rg.toFixed(2)}** (target ≥ 0.5: ` +
+        `${rg >= 0.5 ? 'met' : 'not met'}), --jobs 2 ÷ --jobs 1 = **${speedup.toFixed(2)}×** (target ≥ 1.7: ` +
+        `${speedup >= 1.7 ? 'met' : 'not met'})`,
+    );
+  } else out.push(`- issue 5's ratios, alternating: not measured (${h?.error})`);
   return out.join('\n');
 }
 
