@@ -272,7 +272,7 @@ impl RuleRegex {
 
     /// The compiled regex; None only if a lazily compiled (built-in) regex is invalid.
     pub fn get(&self) -> Option<&Regex> {
-        self.re.get_or_try_init(|| build(&self.src)).ok()
+        self.force().ok()
     }
 
     /// The pattern as handed to the regex crate (benchmark example: compile costs per rule).

@@ -277,7 +277,6 @@ export class ScanPipeline {
   }
 
   #accept(plugin: PluginDescription, raw: RawFinding[], source: SourceOf): void {
-    const rules = new Map(plugin.rules.map((r) => [r.id, r]));
     let n = 0;
     for (const r of raw) {
       const src = source(r.path, r.commit);
@@ -288,7 +287,7 @@ export class ScanPipeline {
       const sh = secretHash(r.secret);
       const f: Finding = {
         ruleId: r.ruleId,
-        description: r.description || rules.get(r.ruleId)?.description || r.ruleId,
+        description: r.description || plugin.rules.find((x) => x.id === r.ruleId)?.description || r.ruleId,
         severity: r.severity,
         path: r.path,
         startLine: r.startLine,
