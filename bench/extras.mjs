@@ -145,48 +145,29 @@ async function scaling(dir, log) {
 }
 
 /**
- * `--jobs 1` already keeps a second core partly busy (V8 optimises the plugin's code on background threads and the
- * main thread walks the tree), so `--jobs 2` ÷ `--jobs 1` understates what the second core brings. This pins
- * `--jobs 1` to one core (taskset) and compares it with `--jobs 2` on two, on the corpus, runs alternating.
- */
-async function cores(dir, log) {
-  if (CORES < 2) return { error: 'needs two cores' };
-  const j1 = CONTENDERS.find((x) => x.key === 'wasmci-j1');
-  const j2 = CONTENDERS.find((x) => x.key === 'wasmci-j2');
-  if (!j1?.available() || !j2?.available()) return { error: 'wasmci is not built' };
-  const one = j1.command({ target: TARGETS.clean, out: path.join(dir, 'cores-1.out') });
-  const two = j2.command({ target: TARGETS.clean, out: path.join(dir, 'cores-2.out') });
-  const oneCore = [];
-  const twoCores = [];
-  for (let i = 0; i < 3; i++) {
-    oneCore.push((await measure({ cmd: 'taskset', args: ['-c', '0', one.cmd, ...one.args] }, dir)).wallMs);
-    twoCores.push((await measure(two, dir)).wallMs);
-  }
-  const out = { oneCoreMs: median(oneCore), twoCoresMs: median(twoCores) };
-  log(`  cores: --jobs 1 on one core ${out.oneCoreMs.toFixed(0)} ms, --jobs 2 on two ${out.twoCoresMs.toFixed(0)} ms`);
-  return out;
-}
-
-/**
- * Issue 5's two ratios from runs that alternate (--jobs 1, --jobs 2, ripgrep-36, and again, five rounds) on the
- * clean corpus: the main table times each contender in a block of its own, so a noisy minute on this shared
- * machine can land on one contender only.
+ * Issue 5's ratios from runs that alternate, five rounds of --jobs 1, --jobs 2 and ripgrep-36 on the clean corpus:
+ * the main table times each contender in a block of its own, so a noisy minute on this shared machine can land on
+ * one contender only. With two cores the rotation also pins --jobs 1 to one core (taskset): --jobs 1 on two cores
+ * already keeps the second partly busy (V8 optimises the plugin's code on background threads, the main thread
+ * walks), so --jobs 2 ÷ --jobs 1 understates what the second core brings.
  */
 const HEAD_TO_HEAD = ['wasmci-j1', 'wasmci-j2', 'ripgrep-36'];
 
 async function headToHead(dir, log) {
   const cs = HEAD_TO_HEAD.map((k) => CONTENDERS.find((x) => x.key === k));
   if (cs.some((c) => !c?.available())) return { error: 'wasmci or ripgrep is not available' };
-  const walls = Object.fromEntries(HEAD_TO_HEAD.map((k) => [k, []]));
+  const runs = cs.map((c) => [c.key, c.command({ target: TARGETS.clean, out: path.join(dir, `h2h-${c.key}.out`) })]);
+  if (CORES >= 2) {
+    const one = runs[0][1];
+    runs.push(['wasmci-j1-one-core', { cmd: 'taskset', args: ['-c', '0', one.cmd, ...one.args] }]);
+  }
+  const walls = runs.map(() => []);
   for (let round = 0; round < 5; round++) {
-    for (const c of cs) {
-      const m = await measure(c.command({ target: TARGETS.clean, out: path.join(dir, `h2h-${c.key}.out`) }), dir);
-      walls[c.key].push(m.wallMs);
-    }
+    for (const [i, [, spec]] of runs.entries()) walls[i].push((await measure(spec, dir)).wallMs);
   }
   const out = { bytes: totalBytes(TARGETS.clean), medianMs: {} };
-  for (const k of HEAD_TO_HEAD) out.medianMs[k] = median(walls[k]);
-  log(`  head to head: ${HEAD_TO_HEAD.map((k) => `${k} ${out.medianMs[k].toFixed(0)} ms`).join(', ')}`);
+  for (const [i, [key]] of runs.entries()) out.medianMs[key] = median(walls[i]);
+  log(`  head to head: ${runs.map(([k]) => `${k} ${out.medianMs[k].toFixed(0)} ms`).join(', ')}`);
   return out;
 }
 
@@ -214,7 +195,6 @@ export async function runExtras(log) {
     fetch: await safe('plugin fetch', fetchTimes),
     sizes: sizes(),
     scaling: await safe('scaling', scaling),
-    cores: await safe('cores', cores),
     headToHead: await safe('head to head', headToHead),
   };
 }
