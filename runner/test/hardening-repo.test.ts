@@ -300,4 +300,20 @@ describe('hostile repositories', () => {
     expect(r.durationMs).toBeLessThan(90_000);
     expect(r.peakRssMiB).toBeLessThan(600);
   });
+
+  it('10 MB runs of one letter and a 9 MB line of `password=` are scanned whole, and a secret after them found', async () => {
+    const dir = repoDir();
+    const token = fakeGithubToken();
+    const tail = `\nGITHUB_TOKEN=${token}\n`;
+    // Twitter's keyword is 21 `A`s: it hits at every byte of such a run (10 M hits ran the plugin out of memory).
+    writeFileSync(path.join(dir, 'upper.txt'), 'A'.repeat(10 * MiB - 100) + tail);
+    writeFileSync(path.join(dir, 'lower.txt'), 'a'.repeat(10 * MiB - 100) + tail);
+    // One window per rule over the whole line made the regex crate's NFA walk all of it (10 s natively).
+    writeFileSync(path.join(dir, 'password.txt'), 'password='.repeat(1 << 20) + tail);
+    const r = await scan(dir, [], 'one-letter runs + dense password= line');
+    expect(r.report?.errors, r.stderr).toEqual([]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(pathsOf(r.report)).toEqual(['lower.txt', 'password.txt', 'upper.txt']);
+    expect(r.report.stats.files).toBe(3);
+  });
 });

@@ -145,7 +145,8 @@ impl Keywords {
     }
 
     /// Calls `f` for every (overlapping) occurrence, ordered by start position of the
-    /// region they belong to (within a region: by end position).
+    /// region they belong to (within a region: by end position). Past the first 64 KiB an
+    /// occurrence inside an earlier one of the same keyword may be left out (`Overlaps`).
     #[inline(never)]
     pub fn for_each<F: FnMut(Hit)>(&self, hay: &[u8], mut f: F) {
         if hay.len() < (1 << 16) || self.max_len == 0 {
@@ -161,6 +162,9 @@ impl Keywords {
         let bounds: [usize; STREAMS + 1] = [0, part, 2 * part, 3 * part, hay.len()];
         let mut state = [0usize; STREAMS];
         let mut later: [Vec<Hit>; STREAMS] = Default::default();
+        // What the streams after the first keep until their turn: not a hit inside an earlier hit of the
+        // same keyword (see `Overlaps`), or a long run of one byte would buffer a hit per byte.
+        let mut overlaps: [Overlaps; STREAMS] = Default::default();
         // Unrolled by hand: the plugin is built for size (opt-level "s"), which does not unroll.
         let (mut s0, mut s1, mut s2, mut s3) = (0usize, 0usize, 0usize, 0usize);
         for k in 0..part {
@@ -183,8 +187,12 @@ impl Keywords {
                 }
                 for (i, (t, s)) in [(t1, s1), (t2, s2), (t3, s3)].into_iter().enumerate() {
                     if t & MATCH_FLAG != 0 {
-                        let v = &mut later[i + 1];
-                        self.emit(s, bounds[i + 1] + k + 1, &mut |h: Hit| v.push(h));
+                        let (v, o) = (&mut later[i + 1], &mut overlaps[i + 1]);
+                        self.emit(s, bounds[i + 1] + k + 1, &mut |h: Hit| {
+                            if o.keep(&h) {
+                                v.push(h)
+                            }
+                        });
                     }
                 }
             }
@@ -199,12 +207,17 @@ impl Keywords {
             let (from, own_end) = (bounds[i] + part, bounds[i + 1]);
             let to = if i + 1 < STREAMS { (own_end + self.max_len - 1).min(hay.len()) } else { own_end };
             let mut s = state[i];
-            let sink = &mut later[i];
+            let (sink, o) = (&mut later[i], &mut overlaps[i]);
             for j in from..to {
                 let t = self.step(s, hay[j]);
                 s = (t & !MATCH_FLAG) as usize;
                 if t & MATCH_FLAG != 0 {
-                    self.emit(s, j + 1, &mut |h: Hit| sink.push(h));
+                    self.emit(s, j + 1, &mut |h: Hit| {
+                        if i > 0 && !o.keep(&h) {
+                            return;
+                        }
+                        sink.push(h)
+                    });
                 }
             }
         }
@@ -289,6 +302,23 @@ mod tests {
         }
     }
     #[test]
+    fn a_run_of_one_letter_keeps_one_hit_per_keyword_length() {
+        let k = Keywords::new(&["aaaa", "b"]);
+        let hay = vec![b'A'; 1 << 20];
+        let mut starts = Vec::new();
+        k.for_each(&hay, |h| starts.push(h.start));
+        let mut o = Overlaps::default();
+        let mut kept = Vec::new();
+        k.for_each(&hay, |h| {
+            if o.keep(&h) {
+                kept.push(h.start)
+            }
+        });
+        assert_eq!(kept, (0..1 << 18).map(|i| i * 4).collect::<Vec<_>>());
+        // the streams after the first buffer only non-overlapping hits
+        assert!(starts.len() < (1 << 18) + (1 << 20) / 4 + 16, "{} hits", starts.len());
+    }
+    #[test]
     fn empty() {
         let k = Keywords::new::<&str>(&[]);
         assert!(k.find_all(b"abc").is_empty());
@@ -298,5 +328,26 @@ impl Keywords {
     /// (states, classes) — for diagnostics.
     pub fn dims(&self) -> (usize, usize) {
         (self.table.len() / self.nclasses, self.nclasses)
+    }
+}
+
+/// Drops a hit that starts inside the previous kept hit of the same keyword (hits arrive by end
+/// position). Only a keyword that overlaps itself (a run of one letter) has such hits; they add
+/// nothing for the engine, whose window around the kept hit covers them.
+#[derive(Default)]
+pub struct Overlaps {
+    end: Vec<usize>,
+}
+
+impl Overlaps {
+    pub fn keep(&mut self, h: &Hit) -> bool {
+        if self.end.len() <= h.pattern {
+            self.end.resize(h.pattern + 1, 0);
+        }
+        if h.start < self.end[h.pattern] {
+            return false;
+        }
+        self.end[h.pattern] = h.end;
+        true
     }
 }

@@ -5,7 +5,7 @@ use crate::ac::{Hit, Keywords};
 use crate::rules::{Allow, Precheck, Rule, Target, Validator};
 use crate::util::{base64_decode, char_count, shannon_entropy};
 use crate::validate::{self, Ctx};
-use regex::bytes::{Captures, Regex};
+use regex::bytes::{CaptureLocations, Regex};
 use serde::Serialize;
 
 /// Files whose content triggers base64 decoding of `key: value` pairs.
@@ -21,6 +21,11 @@ const DECODE_KEYWORDS: &[&str] = &[
 const MAX_DECODE_DEPTH: u8 = 2;
 const MAX_GENERIC_MATCHES: usize = 500;
 const MAX_RULE_MATCHES: usize = 20_000;
+/// Overlapping windows of one rule are searched as one, up to this size. Unbounded, a line dense with
+/// keyword hits (`password=password=…`, 9 MB) became one window: the regex crate's lazy DFA gave up on
+/// it and its NFA ran over all of it (10 s natively). Split windows may overlap; `dedupe` merges what
+/// both find.
+const MAX_MERGED_WINDOW: usize = 64 * 1024;
 /// Cap on bytes decoded per file (bounded work on hostile input).
 const MAX_DECODE_BYTES: usize = 1 << 20;
 
@@ -81,6 +86,7 @@ struct Scratch {
     last_win: Vec<u32>,
     windows: Vec<(u32, usize, usize)>,
     path_ok: Vec<u8>, // 0 unknown, 1 yes, 2 no
+    runs: TokenRuns,
     /// Per-rule (windows, window bytes, nanoseconds) when profiling (benchmark example only).
     prof: Option<Vec<(usize, usize, u128)>>,
 }
@@ -135,7 +141,13 @@ impl Engine {
     }
 
     fn scratch(&self) -> Scratch {
-        Scratch { last_win: vec![0; self.rules.len()], windows: Vec::new(), path_ok: vec![0; self.rules.len()], prof: None }
+        Scratch {
+            last_win: vec![0; self.rules.len()],
+            windows: Vec::new(),
+            path_ok: vec![0; self.rules.len()],
+            runs: TokenRuns::default(),
+            prof: None,
+        }
     }
 
     /// Scans a batch buffer holding the given files back to back.
@@ -146,6 +158,9 @@ impl Engine {
         }
         let mut scratch = self.scratch();
         let mut hits: Vec<Hit> = Vec::new();
+        // A keyword that overlaps itself (twitter's 21 `A`s) hit at every byte of a long run: a 10 MB file
+        // of `a`s held 10 M hits and the plugin ran out of memory at 256 MiB.
+        let mut overlaps = crate::ac::Overlaps::default();
         let mut cur = 0usize;
         // skip leading empty files lazily in the flush loop
         let first_start = files[0].start;
@@ -161,7 +176,9 @@ impl Engine {
                 cur += 1;
             }
             if cur < files.len() && h.start >= files[cur].start && h.end <= files[cur].end {
-                hits.push(h);
+                if overlaps.keep(&h) {
+                    hits.push(h);
+                }
             }
         });
         while cur < files.len() {
@@ -273,6 +290,7 @@ impl Engine {
         for x in scratch.path_ok.iter_mut() {
             *x = 0;
         }
+        scratch.runs = TokenRuns::default();
         for h in hits {
             if h.pattern >= self.decode_base {
                 decode = true;
@@ -323,11 +341,11 @@ impl Engine {
                         continue;
                     }
                 }
-                let (ws, we) = window(rule, buf, fs, fe, h.start, h.end);
+                let (ws, we) = window(rule, buf, fs, fe, h.start, h.end, &mut scratch.runs);
                 let lw = scratch.last_win[r as usize];
                 if lw > 0 {
                     let w = &mut scratch.windows[lw as usize - 1];
-                    if ws <= w.2 {
+                    if ws <= w.2 && we.max(w.2) - w.1.min(ws) <= MAX_MERGED_WINDOW {
                         w.1 = w.1.min(ws);
                         w.2 = w.2.max(we);
                         continue;
@@ -349,16 +367,18 @@ impl Engine {
                     continue;
                 }
                 let t0 = scratch.prof.as_ref().map(|_| std::time::Instant::now());
-                for caps in re.captures_iter(&buf[ws..we]) {
+                for_each_match(re, &buf[ws..we], capture_limit(rule), |caps| {
                     budget -= 1;
                     if budget == 0 {
                         *counted = 3;
-                        break;
+                        return false;
                     }
-                    if let Some(c) = self.candidate(r, buf, fs, fe, ws, we, &caps, path, ctx) {
+                    let g = Groups { locs: caps, re, base: ws };
+                    if let Some(c) = self.candidate(r, buf, fs, fe, ws, we, &g, path, ctx) {
                         cands.push(c);
                     }
-                }
+                    true
+                });
                 if let (Some(p), Some(t0)) = (scratch.prof.as_mut(), t0) {
                     let e = &mut p[r as usize];
                     e.0 += 1;
@@ -376,11 +396,13 @@ impl Engine {
                 }
             }
             if let Some(re) = rule.regex.as_ref().and_then(|r| r.get()) {
-                for caps in re.captures_iter(&buf[fs..fe]) {
-                    if let Some(c) = self.candidate(r, buf, fs, fe, fs, fe, &caps, path, ctx) {
+                for_each_match(re, &buf[fs..fe], capture_limit(rule), |caps| {
+                    let g = Groups { locs: caps, re, base: fs };
+                    if let Some(c) = self.candidate(r, buf, fs, fe, fs, fe, &g, path, ctx) {
                         cands.push(c);
                     }
-                }
+                    true
+                });
             }
         }
         if decode && depth < MAX_DECODE_DEPTH {
@@ -443,23 +465,23 @@ impl Engine {
         fe: usize,
         ws: usize,
         we: usize,
-        caps: &Captures,
+        caps: &Groups,
         path: &str,
         ctx: Ctx,
     ) -> Option<Cand> {
         let rule = &self.rules[r as usize];
         let m = caps.get(0)?;
-        let (mut ms, mut me) = (ws + m.start(), ws + m.end());
+        let (mut ms, mut me) = m;
         let g = match rule.secret_group {
             Some(0) => Some(m),
-            Some(n) => caps.get(n).or_else(|| first_group(caps)),
-            None => caps.name("secret").or_else(|| first_group(caps)),
+            Some(n) => caps.get(n).or_else(|| caps.first_group()),
+            None => caps.name("secret").or_else(|| caps.first_group()),
         }
         .unwrap_or(m);
-        if g.start() == g.end() {
+        if g.0 == g.1 {
             return None;
         }
-        let (s, mut e) = (ws + g.start(), ws + g.end());
+        let (s, mut e) = g;
         if rule.secret_max > 0 && e - s > rule.secret_max {
             let cut = s + rule.secret_max;
             if me == e {
@@ -468,7 +490,7 @@ impl Engine {
             e = cut;
         }
         let key_span = caps.name("key").map(|k| {
-            let (mut ks, ke) = (ws + k.start(), ws + k.end());
+            let (mut ks, ke) = k;
             let lim = ks.saturating_sub(rule.key_prefix).max(ws);
             while ks > lim && is_key_byte(buf[ks - 1]) {
                 ks -= 1;
@@ -552,7 +574,7 @@ impl Engine {
                 if !key.is_empty() && !validate::secret_key_name(key) {
                     return None;
                 }
-                let quote = caps.name("q").map(|q| q.as_bytes()).unwrap_or(b"");
+                let quote = caps.name("q").map(|(qs, qe)| &buf[qs..qe]).unwrap_or(b"");
                 let quoted = !quote.is_empty();
                 if quoted {
                     // the value must be the whole quoted string
@@ -702,8 +724,81 @@ impl TrimCompat for [u8] {
     }
 }
 
-fn first_group<'t>(caps: &Captures<'t>) -> Option<regex::bytes::Match<'t>> {
-    (1..caps.len()).filter_map(|i| caps.get(i)).find(|g| g.start() < g.end())
+/// A match's groups as offsets in the scanned buffer (`base`: where the searched haystack starts).
+struct Groups<'a> {
+    locs: &'a CaptureLocations,
+    re: &'a Regex,
+    base: usize,
+}
+
+impl Groups<'_> {
+    fn get(&self, i: usize) -> Option<(usize, usize)> {
+        self.locs.get(i).map(|(s, e)| (self.base + s, self.base + e))
+    }
+
+    fn name(&self, name: &str) -> Option<(usize, usize)> {
+        self.re.capture_names().position(|n| n == Some(name)).and_then(|i| self.get(i))
+    }
+
+    /// The first non-empty group.
+    fn first_group(&self) -> Option<(usize, usize)> {
+        (1..self.locs.len()).filter_map(|i| self.get(i)).find(|g| g.0 < g.1)
+    }
+}
+
+/// How far past a match's start its groups are worth resolving, or None (no bound): a rule with
+/// `secret_max` cuts its secret in code, so its regex ends in an unbounded run, and what lies past
+/// the key, operator and `secret_max` bytes of value is never used. The bound keeps the NFA the
+/// regex crate runs for groups from walking the whole run (a 9 MB line of `password=password=…`
+/// took 10 s natively, a window at most 64 KiB still 2 MB/s).
+fn capture_limit(rule: &Rule) -> Option<usize> {
+    (rule.secret_max > 0).then(|| rule.secret_max + 1024)
+}
+
+/// `captures_iter` over `hay`, reusing one set of capture slots; `f` returns false to stop. With a
+/// `limit`, a match longer than it is found by the DFA alone and its groups are resolved in its first
+/// `limit` bytes (the search goes on after the whole match, as `captures_iter` would).
+fn for_each_match(re: &Regex, hay: &[u8], limit: Option<usize>, mut f: impl FnMut(&CaptureLocations) -> bool) {
+    let mut locs = re.capture_locations();
+    let mut at = 0;
+    let mut last_match: Option<usize> = None;
+    while at <= hay.len() {
+        let (s, e) = match limit {
+            Some(lim) => match re.find_at(hay, at) {
+                None => return,
+                Some(m) if m.end() - m.start() > lim => {
+                    match re.captures_read_at(&mut locs, &hay[..m.start() + lim], m.start()) {
+                        // the match's own start: the truncated run still matches there
+                        Some(t) if t.start() == m.start() => (m.start(), m.end()),
+                        _ => {
+                            at = m.end().max(at + 1);
+                            continue;
+                        }
+                    }
+                }
+                Some(m) => match re.captures_read_at(&mut locs, &hay[..m.end()], m.start()) {
+                    Some(t) => (t.start(), t.end()),
+                    None => return,
+                },
+            },
+            None => match re.captures_read_at(&mut locs, hay, at) {
+                None => return,
+                Some(m) => (m.start(), m.end()),
+            },
+        };
+        if s == e {
+            at = e + 1;
+            if last_match == Some(e) {
+                continue;
+            }
+        } else {
+            at = e;
+        }
+        last_match = Some(e);
+        if !f(&locs) {
+            return;
+        }
+    }
 }
 
 fn allow_matches<'b>(
@@ -741,7 +836,67 @@ fn allow_matches<'b>(
     }
 }
 
-fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize) -> (usize, usize) {
+/// The token runs a file's windows were last extended over: `(a, b)` with every byte of `buf[a..b]` a
+/// token byte, `fwd.1` followed by a non-token byte (or the region's end) and `bwd.0` preceded by one
+/// (or the region's start). Keyword hits come in order, so on a long run dense with hits (a minified
+/// line, `password=password=…`) each byte is looked at about once instead of 512 times per hit.
+#[derive(Default)]
+struct TokenRuns {
+    fwd: Option<(usize, usize)>,
+    bwd: Option<(usize, usize)>,
+}
+
+impl TokenRuns {
+    /// The first non-token position at or after `p` (or `fe`), capped at `lim`.
+    fn end_from(&mut self, buf: &[u8], p: usize, lim: usize, fe: usize) -> usize {
+        let mut q = p;
+        match self.fwd {
+            Some((a, b)) if a <= p && p <= b => return b.min(lim),
+            Some((a, b)) if p < a => {
+                while q < a && is_token_byte(buf[q]) {
+                    q += 1;
+                }
+                if q == a {
+                    self.fwd = Some((p, b));
+                    return b.min(lim);
+                }
+            }
+            _ => {
+                while q < fe && is_token_byte(buf[q]) {
+                    q += 1;
+                }
+            }
+        }
+        self.fwd = Some((p, q));
+        q.min(lim)
+    }
+
+    /// The start of the token run that ends at `p` (or `fs`), capped at `lim`.
+    fn start_before(&mut self, buf: &[u8], p: usize, lim: usize, fs: usize) -> usize {
+        let mut q = p;
+        match self.bwd {
+            Some((a, b)) if a <= p && p <= b => return a.max(lim),
+            Some((a, b)) if p > b => {
+                while q > b && is_token_byte(buf[q - 1]) {
+                    q -= 1;
+                }
+                if q == b {
+                    self.bwd = Some((a, p));
+                    return a.max(lim);
+                }
+            }
+            _ => {
+                while q > fs && is_token_byte(buf[q - 1]) {
+                    q -= 1;
+                }
+            }
+        }
+        self.bwd = Some((q, p));
+        q.max(lim)
+    }
+}
+
+fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize, runs: &mut TokenRuns) -> (usize, usize) {
     if rule.anchored {
         // the keyword is the token's prefix: one byte of left context for the boundary
         let ws = s.saturating_sub(1).max(fs);
@@ -763,15 +918,9 @@ fn window(rule: &Rule, buf: &[u8], fs: usize, fe: usize, s: usize, e: usize) -> 
             we = e + i;
         }
     }
-    // extend to token boundaries so a regex does not start/end inside a token
-    let lim = ws.saturating_sub(256).max(fs);
-    while ws > lim && is_token_byte(buf[ws - 1]) {
-        ws -= 1;
-    }
-    let lim = (we + 256).min(fe);
-    while we < lim && is_token_byte(buf[we]) {
-        we += 1;
-    }
+    // extend to token boundaries so a regex does not start/end inside a token (by at most 256 bytes)
+    let ws = runs.start_before(buf, ws, ws.saturating_sub(256).max(fs), fs);
+    let we = runs.end_from(buf, we, (we + 256).min(fe), fe);
     (ws, we)
 }
 
