@@ -2,7 +2,8 @@
  * Reading a disk batch into a plugin's input buffer (scan/batch-reader.ts): the header is written after the files
  * are read, into room kept before them, so files that changed since the walk must still give a valid batch.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addAllowLines, type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/scan/batch-reader.js';
@@ -117,6 +118,27 @@ describe('disk batches', () => {
     expect(read.outcomes.map((o) => o.allow)).toEqual([undefined, [2], [1]]);
     // the copying path (plugins without an input buffer) finds them while reading
     expect(readDiskBatch(diskBatch([['g.txt', 13]])).outcomes[0]?.allow).toEqual([1]);
+  });
+
+  it('a FIFO, a directory or a symlink swapped in after the walk is skipped, without blocking or following', () => {
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    mkdirSync(path.join(dir, 'sub'));
+    symlinkSync('/etc/passwd', path.join(dir, 'link'));
+    const buf = new Uint8Array(64 * 1024);
+    const swapped = diskBatch([
+      ['fifo', 5],
+      ['sub', 5],
+      ['link', 5],
+      ['a.txt', 5],
+    ]);
+    const read = readDiskBatchInto(swapped, (n) => buf.subarray(0, n));
+    expect(read.outcomes.map((o) => [o.path, o.skipped?.reason, o.skipped?.detail])).toEqual([
+      ['fifo', 'unreadable', 'not a regular file'],
+      ['sub', 'unreadable', 'not a regular file'],
+      ['link', 'symlink', 'became a symlink during the scan'],
+      ['a.txt', undefined, undefined],
+    ]);
+    expect(parseBatch(buf.subarray(0, read.length)).data).toEqual({ 'a.txt': 'hello' });
   });
 
   it('skips a file that grew past all the room the walk left, and says why', () => {

@@ -49,7 +49,11 @@ function readDisk(
 ): Uint8Array | SkippedFile {
   let fd: number | undefined;
   try {
-    fd = openSync(typeof f.abs === 'string' ? f.abs : Buffer.from(f.abs), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO swapped in after the walk would otherwise block this open until the call's time limit.
+    fd = openSync(
+      typeof f.abs === 'string' ? f.abs : Buffer.from(f.abs),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
     const st = fstatSync(fd);
     if (!st.isFile()) return { path: f.path, reason: 'unreadable', detail: 'not a regular file' };
     if (st.size > max) return { path: f.path, reason: 'too-large', detail: `${st.size} bytes` };
