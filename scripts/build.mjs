@@ -47,7 +47,18 @@ const cli = await esbuild.build({
 const cliFile = path.join(outDir, 'wasmci.cjs');
 const cacheFile = `${cliFile}.v8cache`;
 rmSync(cacheFile, { force: true });
-writeFileSync(cliFile, codeCacheLoader(cli.outputFiles[0].text));
+const cliCode = cli.outputFiles[0].text;
+// A script compiled through vm.Script cannot run import() on Node 20 without an experimental flag (or a warning
+// at every start): bundled modules become require()s, but an import() of a Node builtin would stay and fail.
+const dynamicImport = /(?<![\w$.])import\(/.exec(cliCode);
+if (dynamicImport) {
+  console.error(
+    `build: the CLI bundle has a dynamic import() (…${cliCode.slice(dynamicImport.index - 60, dynamicImport.index + 40)}…): ` +
+      'import Node builtins statically or with require(); the code-cache loader cannot run import()',
+  );
+  process.exit(1);
+}
+writeFileSync(cliFile, codeCacheLoader(cliCode));
 chmodSync(cliFile, 0o755);
 
 if (!args.includes('--no-plugin')) {
