@@ -340,6 +340,7 @@ pub struct Overlaps {
 }
 
 impl Overlaps {
+    #[inline]
     pub fn keep(&mut self, h: &Hit) -> bool {
         if self.end.len() <= h.pattern {
             self.end.resize(h.pattern + 1, 0);
