@@ -21,10 +21,9 @@ const DECODE_KEYWORDS: &[&str] = &[
 const MAX_DECODE_DEPTH: u8 = 2;
 const MAX_GENERIC_MATCHES: usize = 500;
 const MAX_RULE_MATCHES: usize = 20_000;
-/// Overlapping windows of one rule are searched as one, up to this size. Unbounded, a line dense with
-/// keyword hits (`password=password=…`, 9 MB) became one window: the regex crate's lazy DFA gave up on
-/// it and its NFA ran over all of it (10 s natively). Split windows may overlap; `dedupe` merges what
-/// both find.
+/// Overlapping windows of one rule are searched as one, up to this size: a line dense with keyword hits
+/// (`password=password=…`) is searched in pieces, not as one window the size of the file (see also
+/// `capture_limit`). Split windows may overlap; `dedupe` merges what both find.
 const MAX_MERGED_WINDOW: usize = 64 * 1024;
 /// Cap on bytes decoded per file (bounded work on hostile input).
 const MAX_DECODE_BYTES: usize = 1 << 20;
@@ -800,7 +799,11 @@ fn for_each_match(re: &Regex, hay: &[u8], limit: Option<usize>, mut f: impl FnMu
                 }
                 Some(m) => match re.captures_read_at(&mut locs, &hay[..m.end()], m.start()) {
                     Some(t) => (t.start(), t.end()),
-                    None => return,
+                    // cannot happen (the same regex matched there); skip the match rather than stop
+                    None => {
+                        at = m.end().max(at + 1);
+                        continue;
+                    }
                 },
             },
             None => match re.captures_read_at(&mut locs, hay, at) {
