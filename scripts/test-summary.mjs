@@ -7,7 +7,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 if (cargoFile && existsSync(cargoFile)) {
-  for (const m of readFileSync(cargoFile, 'utf8').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+  for (const m of readFileSync(cargoFile, 'utf8').matchAll(
+    /test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g,
+  )) {
     passed += Number(m[1]);
     failed += Number(m[2]);
     skipped += Number(m[3]);
