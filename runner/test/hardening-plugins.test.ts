@@ -145,6 +145,21 @@ describe('hostile scan plugin', () => {
     expect(r.peakRssMiB).toBeLessThan(600);
   });
 
+  it('log spam over many calls is capped for the whole run, not only per call', async () => {
+    const repo = tempDir('wasmci-hardening-logs-');
+    // Over 2 MiB each, so every file is a batch (a call) of its own: 8 calls of 1 MiB of logs each.
+    const pad = `${'x'.repeat(99)}\n`.repeat(21_000);
+    for (let i = 0; i < 8; i++) writeFileSync(path.join(repo, `spam-${i}.txt`), `HOSTILE_LOG_SPAM\n${pad}`);
+    const r = await runMeasured(['scan', repo, '--plugin', plugin, '--jobs', '2', '--log-level', 'debug'], {
+      timeoutMs: 120_000,
+    });
+    console.log(`log spam, 8 calls: ${r.durationMs} ms, stderr ${r.stderr.length} B`);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.stderr.toString()).toMatch(/plugin log output over 4194304 bytes in this run; the rest is dropped/);
+    // 4 MiB of plugin lines and wasmci's own few lines; the budget per call alone let 8 MiB through
+    expect(r.stderr.length).toBeLessThan(4 * 1024 * 1024 + 64 * 1024);
+  });
+
   it('a plugin that loops in one batch is stopped and the scan goes on with the next batch', async () => {
     // scan.test.ts proves the timeout itself; this proves the batches after it still run, on a fresh instance.
     const repo = tempDir('wasmci-hardening-spin-');

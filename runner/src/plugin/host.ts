@@ -44,6 +44,15 @@ function newWorker(init?: WorkerInit, transferList: WorkerOptions['transferList'
   });
 }
 
+/**
+ * Plugin log output printed by this process, every instance and call together, against a budget of
+ * RUN_LOG_CALLS × logMaxBytes: the budget per call alone let a hostile scan plugin print calls × logMaxBytes (a
+ * scan of 200 batches, 200 MiB of job log).
+ */
+let runLogBytes = 0;
+let runLogCapped = false;
+const RUN_LOG_CALLS = 4;
+
 /** A worker thread started before its plugin was known (see prestartWorker); the next start() takes it. */
 let spare: Worker | undefined;
 
@@ -273,19 +282,30 @@ export class SandboxedPlugin {
 
   #budgeted(n: number): boolean {
     this.#logBytes += n;
-    if (this.#logBytes <= this.#policy.logMaxBytes) return true;
-    if (!this.#logCapped) {
-      this.#logCapped = true;
-      this.#log.warn(
-        `${this.#name}: log output over ${this.#policy.logMaxBytes} bytes in one call; the rest is dropped`,
-      );
+    if (this.#logBytes > this.#policy.logMaxBytes) {
+      if (!this.#logCapped) {
+        this.#logCapped = true;
+        this.#log.warn(
+          `${this.#name}: log output over ${this.#policy.logMaxBytes} bytes in one call; the rest is dropped`,
+        );
+      }
+      return false;
+    }
+    runLogBytes += n;
+    const runMax = RUN_LOG_CALLS * this.#policy.logMaxBytes;
+    if (runLogBytes <= runMax) return true;
+    if (!runLogCapped) {
+      runLogCapped = true;
+      this.#log.warn(`${this.#name}: plugin log output over ${runMax} bytes in this run; the rest is dropped`);
     }
     return false;
   }
 
   #pluginLog(level: 'trace' | 'debug' | 'info' | 'warn' | 'error', message: string): void {
-    if (!this.#log.enabled(level) || !this.#budgeted(message.length)) return;
-    this.#log[level](`${this.#name}: ${printable(message)}`);
+    if (!this.#log.enabled(level) || this.#logCapped || runLogCapped) return;
+    // Budgeted as printed: escaping can make a line of control bytes several times longer.
+    const text = printable(message);
+    if (this.#budgeted(text.length)) this.#log[level](`${this.#name}: ${text}`);
   }
 
   #workerFault(err: Error): PluginError {
