@@ -787,9 +787,10 @@ fn for_each_match(re: &Regex, hay: &[u8], limit: Option<usize>, mut f: impl FnMu
         let (s, e) = match limit {
             Some(lim) => match re.find_at(hay, at) {
                 None => return,
-                Some(m) if m.end() - m.start() > lim => {
-                    match re.captures_read_at(&mut locs, &hay[..m.start() + lim], m.start()) {
-                        // the match's own start: the truncated run still matches there
+                Some(m) => {
+                    let end = m.end().min(m.start() + lim);
+                    match re.captures_read_at(&mut locs, &hay[..end], m.start()) {
+                        // at the match's own start (a run cut at `end` still matches there)
                         Some(t) if t.start() == m.start() => (m.start(), m.end()),
                         _ => {
                             at = m.end().max(at + 1);
@@ -797,14 +798,6 @@ fn for_each_match(re: &Regex, hay: &[u8], limit: Option<usize>, mut f: impl FnMu
                         }
                     }
                 }
-                Some(m) => match re.captures_read_at(&mut locs, &hay[..m.end()], m.start()) {
-                    Some(t) => (t.start(), t.end()),
-                    // cannot happen (the same regex matched there); skip the match rather than stop
-                    None => {
-                        at = m.end().max(at + 1);
-                        continue;
-                    }
-                },
             },
             None => match re.captures_read_at(&mut locs, hay, at) {
                 None => return,
