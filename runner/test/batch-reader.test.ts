@@ -141,6 +141,25 @@ describe('disk batches', () => {
     expect(parseBatch(buf.subarray(0, read.length)).data).toEqual({ 'a.txt': 'hello' });
   });
 
+  it('a file that grew into the room of a later file that did not is skipped, not the later file', () => {
+    put('p.txt', '0123456789');
+    put('q.txt', 'hello!');
+    const buf = new Uint8Array(64 * 1024);
+    // p grew from 5 to 10 bytes, taking all but one byte of q's room; q is as the walk saw it
+    const read = readDiskBatchInto(
+      diskBatch([
+        ['p.txt', 5],
+        ['q.txt', 6],
+      ]),
+      (n) => buf.subarray(0, n),
+    );
+    expect(read.outcomes).toEqual([
+      { path: 'p.txt', size: 0, skipped: { path: 'p.txt', reason: 'unreadable', detail: 'grew during the scan' } },
+      { path: 'q.txt', size: 6 },
+    ]);
+    expect(parseBatch(buf.subarray(0, read.length)).data).toEqual({ 'q.txt': 'hello!' });
+  });
+
   it('skips a file that grew past all the room the walk left, and says why', () => {
     const tight = diskBatch([['c.txt', 3]]);
     const buf = new Uint8Array(64 * 1024);

@@ -140,27 +140,45 @@ export function readDiskBatchInto(
   );
   const headerRoom = Buffer.byteLength(longest);
   const view = buffer(headerRoom + batch.files.reduce((n, f) => n + f.size, 0));
-  const outcomes: DiskFileOutcome[] = [];
-  const spans: FileSpan[] = [];
-  const entries: { path: string; size: number }[] = [];
-  let off = headerRoom;
-  for (const f of batch.files) {
-    // A file may have grown since the walk, but not past the room the walk's sizes left in the buffer.
-    const d = readDisk(f, batch.maxFileBytes, (size) =>
-      off + size <= view.length
-        ? view.subarray(off, off + size)
-        : { path: f.path, reason: 'unreadable', detail: 'grew during the scan' },
-    );
-    if (!(d instanceof Uint8Array)) {
-      outcomes.push({ path: f.path, size: 0, skipped: d });
-      continue;
-    }
-    const outcome = { path: f.path, size: d.length };
-    outcomes.push(outcome);
-    spans.push({ outcome, offset: off, length: d.length });
-    entries.push({ path: f.path, size: d.length });
-    off += d.length;
+  // Room the walk's sizes promise to the files after each one.
+  const after: number[] = new Array(batch.files.length);
+  for (let i = batch.files.length - 1, n = 0; i >= 0; i--) {
+    after[i] = n;
+    n += (batch.files[i] as DiskPath).size;
   }
+  /**
+   * Reads the files back to back. A file may have grown since the walk: first it may take any room left (a later
+   * file may have shrunk or vanished); if that left a file that did not grow without room, the batch is read again
+   * with the room of later files kept for them, so only files that grew are skipped.
+   */
+  const fill = (keepLaterRoom: boolean) => {
+    const outcomes: DiskFileOutcome[] = [];
+    const spans: FileSpan[] = [];
+    const entries: { path: string; size: number }[] = [];
+    let off = headerRoom;
+    let crowdedOut = false;
+    for (const [i, f] of batch.files.entries()) {
+      const d = readDisk(f, batch.maxFileBytes, (size) => {
+        if (off + size + (keepLaterRoom ? (after[i] as number) : 0) <= view.length)
+          return view.subarray(off, off + size);
+        if (size <= f.size) crowdedOut = true;
+        return { path: f.path, reason: 'unreadable', detail: 'grew during the scan' };
+      });
+      if (!(d instanceof Uint8Array)) {
+        outcomes.push({ path: f.path, size: 0, skipped: d });
+        continue;
+      }
+      const outcome = { path: f.path, size: d.length };
+      outcomes.push(outcome);
+      spans.push({ outcome, offset: off, length: d.length });
+      entries.push({ path: f.path, size: d.length });
+      off += d.length;
+    }
+    return { off, outcomes, spans, entries, crowdedOut };
+  };
+  let read = fill(false);
+  if (read.crowdedOut) read = fill(true);
+  const { off, outcomes, spans, entries } = read;
   const header = headerLine(entries, batch.options);
   const written = Buffer.from(view.buffer, view.byteOffset, headerRoom).write(header.slice(0, -1), 'utf8');
   view.fill(0x20, written, headerRoom - 1);
