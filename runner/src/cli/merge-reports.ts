@@ -1,7 +1,7 @@
 /** `wasmci merge-reports OUT IN...`: one JSON report from the reports of a sharded scan (GitLab `parallel:`). */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { FAIL_ON, type FailOn } from '../config/index.js';
+import { FAIL_ON, type FailOn } from '../core/model.js';
 import { ExitCode } from '../errors.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
 import { loadJsonReport, mergeResults } from '../scan/merge.js';

@@ -12,12 +12,12 @@ import { type CallStepSpec, loadRunConfig, type ScanStepSpec, type Step, type St
 import { ExitCode, exitCodeFor, PluginError, UsageError } from '../errors.js';
 import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets } from '../log.js';
 import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
-import { writeFileAtomic } from '../report/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { publishCi } from '../report/ci/index.js';
 import { sectionEnd, sectionStart } from '../report/ci/gitlab.js';
 import { writeReport } from '../report/index.js';
 import { loadJsonReport } from '../scan/merge.js';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../core/model.js';
 import { writeStdout } from './io.js';
 import { type SandboxFlags, sandboxPolicy } from './sandbox-options.js';
 import { addSourceOptions, loadPlugin, type SourceFlags, sourceArgs } from './source-options.js';

@@ -19,16 +19,7 @@ import picomatch from 'picomatch';
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
-import { SEVERITIES, type Severity } from '../scan/model.js';
-
-export const FAIL_ON = ['critical', 'high', 'medium', 'low', 'none'] as const;
-export type FailOn = (typeof FAIL_ON)[number];
-
-export interface SeverityOverride {
-  path?: string;
-  rule?: string;
-  severity: Severity | 'off';
-}
+import { FAIL_ON, type FailOn, SEVERITIES, type SeverityOverride } from '../core/model.js';
 
 export interface ScanConfig {
   plugin?: string;

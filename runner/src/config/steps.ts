@@ -24,7 +24,7 @@ import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
 import { reportFormats } from '../report/index.js';
-import { FAIL_ON, type FailOn } from './index.js';
+import { FAIL_ON, type FailOn } from '../core/model.js';
 
 /** What a plugin is granted and how it is bounded: the `call`/`scan` sandbox flags, per step. */
 export interface StepGrants {

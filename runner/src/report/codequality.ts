@@ -3,7 +3,7 @@
  * every tier, so it is the free-tier way to surface findings where reviewers look. The description never holds
  * the secret: Code Quality has no notion of sensitive fields and shows everything to every reader.
  */
-import type { ScanResult, Severity } from '../scan/model.js';
+import type { ScanResult, Severity } from '../core/model.js';
 import { occurrenceKeys } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { isSecurityRule } from './rules.js';

@@ -4,7 +4,7 @@
  * fingerprint, and a `tracking` signature carries the fingerprint, so GitLab keeps one vulnerability per finding
  * across pipelines and line moves.
  */
-import type { Finding, ScanResult, Severity } from '../scan/model.js';
+import type { Finding, ScanResult, Severity } from '../core/model.js';
 import { occurrenceKeys, uuidV5 } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';

@@ -4,7 +4,7 @@
  * the same finding across pipelines, line moves and rebases.
  */
 import { createHash } from 'node:crypto';
-import type { Finding } from '../scan/model.js';
+import type { Finding } from '../core/model.js';
 
 /** wasmci's UUID namespace (a random v4, fixed forever: changing it would re-open every tracked finding). */
 const NAMESPACE = '0af09f94-f9aa-4168-9aa0-655a1776e9a9';

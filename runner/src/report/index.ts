@@ -5,8 +5,8 @@
  * passes one.
  */
 import { RuntimeError, UsageError } from '../errors.js';
-import type { ScanResult } from '../scan/model.js';
-import { writeFileAtomic } from './atomic.js';
+import type { ScanResult } from '../core/model.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { renderCodeQuality } from './codequality.js';
 import { renderGitlab } from './gitlab.js';
 import { renderJson } from './json.js';

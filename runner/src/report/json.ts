@@ -1,5 +1,5 @@
 /** wasmci's own JSON report: the ScanResult, secrets redacted unless asked. Also the baseline and merge input. */
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
 

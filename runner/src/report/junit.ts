@@ -4,7 +4,7 @@
  * secret unless unredacted output was asked for); a rule without passes, so the tab shows what was checked.
  * Scan errors are one more test case with an <error>.
  */
-import type { Finding, ScanResult } from '../scan/model.js';
+import type { Finding, ScanResult } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactSecret } from './redact.js';
 import { ruleCatalogue } from './rules.js';

@@ -5,7 +5,7 @@
  * project keeps its paths. Fingerprints are untouched: they are ids, not locations.
  */
 import path from 'node:path';
-import type { ScanResult } from '../scan/model.js';
+import type { ScanResult } from '../core/model.js';
 
 export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.CI_PROJECT_DIR || env.GITHUB_WORKSPACE || process.cwd());

@@ -1,5 +1,5 @@
 /** The rule catalogue reports list (SARIF rules, JUnit test cases): the plugin's `describe`, plus any rule a finding names that `describe` left out. */
-import type { RuleInfo, ScanResult } from '../scan/model.js';
+import type { RuleInfo, ScanResult } from '../core/model.js';
 
 /** Tags that mark a rule as a security rule (GitHub's `security-severity`, Code Quality's Security category). */
 const SECURITY_TAGS = new Set(['secret', 'secrets', 'security', 'credential']);

@@ -3,7 +3,7 @@
  * scan result; the rule catalogue comes from the plugin's `describe`. `partialFingerprints` carry the wasmci
  * fingerprint so GitHub keeps one alert per finding across line moves. Messages never hold the secret.
  */
-import type { Finding, RuleInfo, ScanResult, Severity } from '../scan/model.js';
+import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn } from './redact.js';
 import { isSecurityRule, ruleCatalogue } from './rules.js';

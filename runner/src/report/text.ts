@@ -5,7 +5,7 @@
  * printable(): a file name with a newline must not forge a CI log line.
  */
 import { printable } from '../log.js';
-import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../scan/model.js';
+import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
 

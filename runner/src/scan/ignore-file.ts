@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../report/atomic.js';
-import type { Finding } from './model.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import type { Finding } from '../core/model.js';
 
 export interface IgnoreEntry {
   kind: 'fingerprint' | 'secret';

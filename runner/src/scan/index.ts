@@ -2,7 +2,7 @@
  * A whole scan, from settled options to a ScanResult: choose the targets (files, merge-request diff, history),
  * start the plugin pool, run the pipeline, apply the findings workflow. Flag parsing lives in cli/scan.ts.
  */
-import type { SeverityOverride } from '../config/index.js';
+import type { SeverityOverride } from '../core/model.js';
 import { PluginError, UsageError } from '../errors.js';
 import { type Logger, redactValue } from '../log.js';
 import type { CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
@@ -10,7 +10,7 @@ import type { SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
 import { checkRef, hasCommit, isShallow, repoTop } from './git.js';
 import type { IgnoreList } from './ignore-file.js';
-import type { PluginDescription, ScanResult } from './model.js';
+import type { PluginDescription, ScanResult } from '../core/model.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
 import { parseDescribe } from './protocol.js';

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import type { Finding, ScanResult } from './model.js';
+import type { Finding, ScanResult } from '../core/model.js';
 import { compareFindings } from './workflow.js';
 
 export interface LoadedReport {

@@ -2,7 +2,7 @@
  * The scan protocol at the edge between the runner and an untrusted plugin: encoding a batch, and validating the
  * plugin's answers (`scan`, `describe`) into the findings model. Nothing past this file re-checks plugin output.
  */
-import { type PluginDescription, type RuleInfo, SEVERITIES, type Severity } from './model.js';
+import { type PluginDescription, type RuleInfo, SEVERITIES, type Severity } from '../core/model.js';
 
 /** One file of a batch: its path as reported in findings, its bytes, and (history scans) its commit. */
 export interface BatchFile {

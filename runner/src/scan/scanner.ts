@@ -10,7 +10,7 @@ import { PluginError } from '../errors.js';
 import { allowedLines } from './allow.js';
 import { type DiskBatch, type DiskFileOutcome, isBinary } from './batch-reader.js';
 import { fingerprint, secretHash } from './fingerprint.js';
-import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from './model.js';
+import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from '../core/model.js';
 import type { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
 import {

@@ -4,9 +4,9 @@
  * (scanner.ts), where the file's bytes are still at hand.
  */
 import picomatch from 'picomatch';
-import type { FailOn, SeverityOverride } from '../config/index.js';
+import type { FailOn, SeverityOverride } from '../core/model.js';
 import type { IgnoreList } from './ignore-file.js';
-import { type Finding, type Severity, severityRank } from './model.js';
+import { type Finding, type Severity, severityRank } from '../core/model.js';
 
 export interface WorkflowInput {
   overrides: SeverityOverride[];

@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { writeFileAtomic } from '../report/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 
 export interface IndexEntry {
   key: string;

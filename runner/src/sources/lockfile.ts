@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../report/atomic.js';
+import { writeFileAtomic } from '../core/atomic.js';
 
 export const LOCKFILE_NAME = 'wasmci.lock';
 

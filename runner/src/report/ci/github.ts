@@ -5,7 +5,7 @@
  * Never `core.setSecret`: it prints the value it is given.
  */
 import * as core from '@actions/core';
-import { type Finding, type ScanResult, type Severity, severityRank } from '../../scan/model.js';
+import { type Finding, type ScanResult, type Severity, severityRank } from '../../core/model.js';
 import { toProjectPaths } from '../paths.js';
 import { redactSecret } from '../redact.js';
 

@@ -2,7 +2,7 @@
  * CI integrations after a scan: GitHub Actions annotations, summary and outputs when GITHUB_ACTIONS=true, and
  * nothing anywhere else (GitLab reads report files from `artifacts:reports`; its log sections are ci/gitlab.ts).
  */
-import type { ScanResult } from '../../scan/model.js';
+import type { ScanResult } from '../../core/model.js';
 
 export interface CiOptions {
   redact: boolean;

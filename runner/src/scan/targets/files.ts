@@ -8,7 +8,7 @@ import { type Dirent, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { RuntimeError } from '../../errors.js';
-import type { SkippedFile } from '../model.js';
+import type { SkippedFile } from '../../core/model.js';
 
 export interface DiskFile {
   /** Relative to the scan root, with forward slashes; bytes that are not UTF-8 shown as `\xNN`. */

@@ -3,7 +3,7 @@
  * Only added lines are sent to the plugin, at their real line numbers in the new file: every other line is blank,
  * so a finding's line and column are right without mapping them back. Memory is bounded by one file's additions.
  */
-import type { CommitInfo, SkippedFile } from '../model.js';
+import type { CommitInfo, SkippedFile } from '../../core/model.js';
 import { DIFF_FLAGS, gitLines, unquotePath } from '../git.js';
 
 export interface PatchFile {

@@ -1,5 +1,5 @@
 /**
- * The findings model shared by scan (producer) and report (consumer).
+ * The findings model shared by scan (producer), config and report (consumers): the ground floor, importing nothing.
  * Plugin output is validated into these types at the edge (scan/protocol.ts); nothing downstream re-checks it.
  */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
@@ -8,6 +8,17 @@ export type Severity = (typeof SEVERITIES)[number];
 /** Severity rank: higher is worse. */
 export function severityRank(s: Severity): number {
   return SEVERITIES.length - SEVERITIES.indexOf(s);
+}
+
+/** The --fail-on threshold: findings at or above it fail the scan; `none` never fails. */
+export const FAIL_ON = ['critical', 'high', 'medium', 'low', 'none'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** A `.wasmci.yml` override: the last entry whose path glob and rule match sets the severity; `off` drops it. */
+export interface SeverityOverride {
+  path?: string;
+  rule?: string;
+  severity: Severity | 'off';
 }
 
 /** One rule as a plugin's `describe` lists it. */
