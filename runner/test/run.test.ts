@@ -61,7 +61,7 @@ run:
 describe('wasmci run', () => {
   it('runs scans with two plugins and a call in order, and writes one report for all scans', async () => {
     const dir = project(FULL());
-    const r = await runCli(['run'], { cwd: dir });
+    const r = await runCli(['run', '--trust-config'], { cwd: dir });
     const stdout = r.stdout.toString();
     expect(r.code, r.stderr).toBe(1);
     const order = ['step secrets', 'step todo', 'step read-data'].map((s) => stdout.indexOf(s));
@@ -114,7 +114,7 @@ run:
     - name: no-grant
       call: { plugin: ${fixture('probe.wasm')}, function: read_file, input: /data/hello.txt }
 `);
-    const r = await runCli(['run', '-c', path.join(dir, '.wasmci.yml')]);
+    const r = await runCli(['run', '--trust-config', '-c', path.join(dir, '.wasmci.yml')]);
     const words = (f: string) =>
       JSON.parse(readFileSync(path.join(dir, f), 'utf8'))
         .findings.filter((x: Json) => x.ruleId === 'forbidden-word')
@@ -140,22 +140,22 @@ run:
     - name: findings
       scan: { path: src, plugin: ${todo} }
 `);
-    const all = await runCli(['run'], { cwd: dir });
+    const all = await runCli(['run', '--trust-config'], { cwd: dir });
     expect(all.stdout.toString()).toMatch(/allowed\s+2 findings.*exit 1\s+failed \(allowed\)/);
     expect(all.stdout.toString()).toMatch(/findings\s+2 findings.*exit 1\s+failed/);
     expect(all.stderr).toMatch(/step broken failed: plugin .*bad\.wasm.* is not a WebAssembly module/);
     expect(all.code).toBe(3);
-    const fast = await runCli(['run', '--fail-fast'], { cwd: dir });
+    const fast = await runCli(['run', '--trust-config', '--fail-fast'], { cwd: dir });
     expect(fast.code).toBe(3);
     expect(fast.stdout.toString()).toContain('(1 not run: --fail-fast)');
     expect(fast.stdout.toString()).not.toContain('step findings');
-    const allowedOnly = await runCli(['run', '--step', 'allowed'], { cwd: dir });
+    const allowedOnly = await runCli(['run', '--trust-config', '--step', 'allowed'], { cwd: dir });
     expect(allowedOnly.code).toBe(0);
   });
 
   it('GitLab mode: collapsible sections per step, no workflow commands, no secret', async () => {
     const dir = project(FULL());
-    const r = await runCli(['run'], { cwd: dir, env: { GITLAB_CI: 'true', CI: 'true' } });
+    const r = await runCli(['run', '--trust-config'], { cwd: dir, env: { GITLAB_CI: 'true', CI: 'true' } });
     const stdout = r.stdout.toString();
     const K = '\u001b[0K';
     expect(stdout).toMatch(new RegExp(`${esc(K)}section_start:\\d+:secrets\r${esc(K)}wasmci run: step secrets`));
@@ -209,7 +209,7 @@ describe('wasmci run: config errors', () => {
     it(`${what}: exit 2 with the place`, async () => {
       const dir = tempDir();
       writeFileSync(path.join(dir, '.wasmci.yml'), yml);
-      const r = await runCli(['run'], { cwd: dir });
+      const r = await runCli(['run', '--trust-config'], { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
     });

@@ -7,9 +7,12 @@ import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
+import { policyFrom } from '../plugin/policy.js';
 import { readStdin, writeStdout } from './io.js';
-import { addSandboxOptions, type SandboxFlags, sandboxPolicy } from './sandbox-options.js';
+import { addSandboxOptions, grantsFromFlags, type SandboxFlags } from './sandbox-options.js';
 import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options.js';
+
+const CALL_TIMEOUT_MS = 60_000;
 
 interface CallFlags extends SandboxFlags, SourceFlags {
   input?: string;
@@ -42,10 +45,14 @@ export function register(program: Command): void {
     .option('--input-file <file>', 'read the input from a file')
     .addOption(new Option('--stdin', 'read the input from standard input'));
   addSourceOptions(cmd);
-  addSandboxOptions(cmd, { timeoutMs: 60_000 });
+  addSandboxOptions(cmd, { timeoutMs: CALL_TIMEOUT_MS });
   cmd.action(async (ref: string, fn: string, flags: CallFlags) => {
     const log = createLogger((flags.logLevel ?? 'warn') as LogLevel);
-    const policy = sandboxPolicy(flags);
+    const policy = policyFrom(grantsFromFlags(flags), {
+      cwd: process.cwd(),
+      env: process.env,
+      timeoutMs: CALL_TIMEOUT_MS,
+    });
     const input = await readInput(flags);
     const resolved = await loadPlugin(ref, flags, log);
     const compiled = await compilePlugin(resolved.bytes, policy);

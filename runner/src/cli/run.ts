@@ -4,31 +4,35 @@
  * one set of reports for all scan steps, the CI integrations, a summary, and one exit code: the worst of the
  * steps that may fail the run (3 runtime > 2 usage > 1 findings > 0).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, CommanderError, Option } from 'commander';
-import { type CallStepSpec, loadRunConfig, type ScanStepSpec, type Step, type StepGrants } from '../config/steps.js';
-import { ExitCode, exitCodeFor, PluginError, UsageError } from '../errors.js';
-import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets } from '../log.js';
-import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
+import { type CallStepSpec, loadRunConfig, type RunConfig, type Step } from '../config/steps.js';
 import { writeFileAtomic } from '../core/atomic.js';
+import { type Checkout, findCheckout, inCheckout } from '../core/checkout.js';
+import type { ScanResult } from '../core/model.js';
+import { ExitCode, exitCodeFor, PluginError, UsageError } from '../errors.js';
+import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets, printable } from '../log.js';
+import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
+import { policyFrom, wideningGrants } from '../plugin/policy.js';
 import { publishCi } from '../report/ci/index.js';
 import { sectionEnd, sectionStart } from '../report/ci/gitlab.js';
 import { writeReport } from '../report/index.js';
-import { loadJsonReport } from '../scan/merge.js';
-import type { ScanResult } from '../core/model.js';
+import { SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
+import { createProgress } from '../scan/progress.js';
 import { writeStdout } from './io.js';
-import { type SandboxFlags, sandboxPolicy } from './sandbox-options.js';
-import { addSourceOptions, loadPlugin, type SourceFlags, sourceArgs } from './source-options.js';
+import { parseReports } from './scan.js';
+import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+const CALL_TIMEOUT_MS = 60_000;
 
 interface RunFlags extends SourceFlags {
   config: string;
   redact: boolean;
   step?: string[];
   failFast?: boolean;
+  trustConfig?: boolean;
   logLevel: LogLevel;
 }
 
@@ -41,35 +45,36 @@ interface Outcome {
   error?: string;
 }
 
-function grantArgs(g: StepGrants): string[] {
-  const a: string[] = [];
-  if (g.config) a.push(`--config-json=${JSON.stringify(g.config)}`);
-  for (const v of g.env ?? []) a.push(`--env=${v}`);
-  for (const h of g.allowHosts ?? []) a.push(`--allow-host=${h}`);
-  if (g.allowPaths) a.push(`--allow-paths=${JSON.stringify(g.allowPaths)}`);
-  if (g.wasi) a.push('--wasi');
-  if (g.timeoutMs) a.push(`--timeout=${g.timeoutMs}`);
-  if (g.memoryMaxMiB) a.push(`--memory-max=${g.memoryMaxMiB}`);
-  if (g.maxOutputMiB) a.push(`--max-output=${g.maxOutputMiB}`);
-  return a;
-}
-
-/** The `wasmci scan` command line a scan step stands for. */
-export function scanArgs(s: ScanStepSpec, step: Step, configFile: string, flags: RunFlags, json: string): string[] {
-  const a = ['scan', s.path, `--config-file=${configFile}`, `--report=json=${json}`, `--log-level=${flags.logLevel}`];
-  if (s.plugin) a.push(`--plugin=${s.plugin}`);
-  if (s.failOn) a.push(`--fail-on=${s.failOn}`);
-  if (s.diff !== undefined) a.push(s.diff === true ? '--diff' : `--diff=${s.diff}`);
-  if (s.history !== undefined) a.push(s.history === true ? '--history' : `--history=${s.history}`);
-  for (const g of s.include ?? []) a.push(`--include=${g}`);
-  for (const g of s.exclude ?? []) a.push(`--exclude=${g}`);
-  if (s.baseline) a.push(`--baseline=${s.baseline}`);
-  if (s.ignoreFile) a.push(`--ignore-file=${s.ignoreFile}`);
-  if (s.maxFileSizeMiB) a.push(`--max-file-size=${s.maxFileSizeMiB}`);
-  if (s.jobs) a.push(`--jobs=${s.jobs}`);
-  for (const [format, file] of Object.entries(step.reports)) a.push(`--report=${format}=${file}`);
-  if (!flags.redact) a.push('--no-redact');
-  return [...a, '--no-ci-publish', ...sourceArgs(flags), ...grantArgs(step.grants)];
+/**
+ * What a run config inside the checked-out tree asks for beyond narrowing a scan: a plugin of its choosing, grants,
+ * limits over the defaults, files outside the tree. Such a file may have been written by a merge request; each item
+ * needs the pipeline's consent (--trust-config). Pure, so the rules have unit tests.
+ */
+export function untrustedAsks(cfg: RunConfig, checkout: Checkout): string[] {
+  const dir = path.dirname(cfg.file);
+  const outside = (what: string, p: string | undefined) =>
+    p !== undefined && !inCheckout(checkout, path.resolve(dir, p))
+      ? [`${what} ${p} is outside the checked-out tree`]
+      : [];
+  const asks: string[] = [];
+  for (const [format, file] of Object.entries(cfg.reports)) asks.push(...outside(`run.reports.${format}`, file));
+  for (const step of cfg.steps) {
+    const at = `${step.where} (step ${step.name})`;
+    const own: string[] = [];
+    const timeoutMs = step.kind === 'scan' ? SCAN_TIMEOUT_MS : CALL_TIMEOUT_MS;
+    const widening = wideningGrants(step.grants, { timeoutMs });
+    if (widening.length) own.push(`grants ${widening.join(', ')}`);
+    if (step.kind === 'call') own.push(`runs plugin ${step.call.plugin}`);
+    else {
+      if (step.scan.plugin) own.push(`chooses plugin ${step.scan.plugin}`);
+      own.push(...outside('path', step.scan.path));
+      own.push(...outside('baseline', step.scan.baseline));
+      own.push(...outside('ignore_file', step.scan.ignoreFile));
+    }
+    for (const [format, file] of Object.entries(step.reports)) own.push(...outside(`reports.${format}`, file));
+    asks.push(...own.map((o) => `${at}: ${o}`));
+  }
+  return asks;
 }
 
 function errorText(err: unknown): string {
@@ -79,68 +84,62 @@ function errorText(err: unknown): string {
   return `${label}${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}`;
 }
 
-/** Runs another wasmci command in this process, as the CLI would, and returns its exit code. */
-async function invoke(args: string[]): Promise<number> {
-  const { buildProgram } = await import('./main.js');
-  process.exitCode = undefined;
-  try {
-    await buildProgram().parseAsync(args, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
-  } finally {
-    process.exitCode = undefined;
-  }
-}
-
-async function runScanStep(step: Step & { kind: 'scan' }, cfg: string, flags: RunFlags): Promise<Outcome> {
+/** A scan step is exactly `wasmci scan` with the step's settings: the same request, settled the same way. */
+async function runScanStep(
+  step: Step & { kind: 'scan' },
+  cfg: RunConfig,
+  flags: RunFlags,
+  trusted: boolean,
+): Promise<Outcome> {
   const started = Date.now();
-  // The step's result comes back as its JSON report, in a private temp dir (never in the scanned tree).
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'wasmci-run-'));
-  const json = path.join(tmp, `${step.name}.json`);
-  try {
-    const code = await invoke(scanArgs(step.scan, step, cfg, flags, json));
-    const result = (await loadJsonReport(json)).result;
-    return { step, code, durationMs: Date.now() - started, result };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  const sc = step.scan;
+  const cwd = path.dirname(cfg.file);
+  const log = createLogger(flags.logLevel);
+  const result = await scan(
+    {
+      ...sc,
+      cwd,
+      configFile: cfg.file,
+      redact: flags.redact,
+      grants: { ...step.grants, logLevel: flags.logLevel },
+    },
+    {
+      log,
+      env: process.env,
+      loadPlugin: async (ref) => (await loadPlugin(ref, flags, log)).bytes,
+      progress: createProgress({ tty: !!process.stderr.isTTY, ci: process.env.CI === 'true' }),
+      trustConfig: trusted,
+    },
+  );
+  const opts = { redact: flags.redact, env: process.env };
+  for (const r of parseReports(step.reports, cwd)) await writeReport(r.format, r.file, result, opts);
+  return { step, code: scanExitCode(result), durationMs: Date.now() - started, result };
 }
 
-async function callInput(c: CallStepSpec): Promise<Uint8Array> {
+async function callInput(c: CallStepSpec, cwd: string): Promise<Uint8Array> {
   if (c.input !== undefined) return new TextEncoder().encode(c.input);
   if (c.inputFile === undefined) return new Uint8Array(0);
   try {
-    return await readFile(c.inputFile);
+    return await readFile(path.resolve(cwd, c.inputFile));
   } catch (err) {
     throw new UsageError(`input_file ${c.inputFile} cannot be read (${(err as NodeJS.ErrnoException).code})`);
   }
 }
 
-function sandboxFlags(g: StepGrants, logLevel: LogLevel): SandboxFlags {
-  return {
-    configJson: g.config ? JSON.stringify(g.config) : undefined,
-    env: g.env,
-    allowHost: g.allowHosts,
-    allowPaths: g.allowPaths ? JSON.stringify(g.allowPaths) : undefined,
-    wasi: g.wasi,
-    timeout: g.timeoutMs ? String(g.timeoutMs) : undefined,
-    memoryMax: g.memoryMaxMiB ? String(g.memoryMaxMiB) : undefined,
-    maxOutput: g.maxOutputMiB ? String(g.maxOutputMiB) : undefined,
-    logLevel,
-  };
-}
-
 /** A call step is `wasmci call` with an optional output file (written atomically). */
-async function runCallStep(step: Step & { kind: 'call' }, flags: RunFlags): Promise<Outcome> {
+async function runCallStep(step: Step & { kind: 'call' }, cfg: RunConfig, flags: RunFlags): Promise<Outcome> {
   const started = Date.now();
+  const cwd = path.dirname(cfg.file);
   const c = step.call;
   const log = createLogger(flags.logLevel);
-  const policy = sandboxPolicy(sandboxFlags(step.grants, flags.logLevel));
-  const input = await callInput(c);
+  const grants = { ...step.grants, logLevel: flags.logLevel };
+  const policy = policyFrom(grants, { cwd, env: process.env, timeoutMs: CALL_TIMEOUT_MS });
+  const input = await callInput(c, cwd);
   const resolved = await loadPlugin(c.plugin, flags, log);
   const plugin = await SandboxedPlugin.start(await compilePlugin(resolved.bytes, policy), policy, log, step.name);
   try {
     const out = await plugin.call(c.function, input);
-    if (c.output) await writeFileAtomic(c.output, out);
+    if (c.output) await writeFileAtomic(path.resolve(cwd, c.output), out);
     else await writeStdout(out.length && out[out.length - 1] !== 10 ? Buffer.concat([out, Buffer.from('\n')]) : out);
   } finally {
     await plugin.close();
@@ -148,10 +147,10 @@ async function runCallStep(step: Step & { kind: 'call' }, flags: RunFlags): Prom
   return { step, code: ExitCode.ok, durationMs: Date.now() - started };
 }
 
-async function runStep(step: Step, cfg: string, flags: RunFlags): Promise<Outcome> {
+async function runStep(step: Step, cfg: RunConfig, flags: RunFlags, trusted: boolean): Promise<Outcome> {
   const started = Date.now();
   try {
-    return step.kind === 'scan' ? await runScanStep(step, cfg, flags) : await runCallStep(step, flags);
+    return step.kind === 'scan' ? await runScanStep(step, cfg, flags, trusted) : await runCallStep(step, cfg, flags);
   } catch (err) {
     const code = err instanceof CommanderError ? ExitCode.usage : exitCodeFor(err);
     return { step, code, durationMs: Date.now() - started, error: errorText(err) };
@@ -174,6 +173,10 @@ export function register(program: Command): void {
     .option('--step <name>', 'run only this step (repeatable)', collect)
     .option('--fail-fast', 'stop at the first step that fails the run')
     .option('--no-redact', 'show secrets in full in the output and reports')
+    .option(
+      '--trust-config',
+      'the config may choose plugins and grant them access although it lies in the checked-out tree (only where a merge request cannot change it)',
+    )
     .addOption(
       new Option('--log-level <level>', 'runner and plugin log level').choices([...LOG_LEVELS]).default('warn'),
     );
@@ -189,35 +192,41 @@ export function register(program: Command): void {
       );
     }
     const steps = flags.step ? cfg.steps.filter((s) => flags.step?.includes(s.name)) : cfg.steps;
-    // Paths in the config are relative to its directory, as GitLab's are to the project's.
-    const cwd = process.cwd();
-    process.chdir(path.dirname(cfg.file));
-    const outcomes: Outcome[] = [];
-    try {
-      for (const step of steps) {
-        const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
-        await writeStdout(sectionStart(step.name, header, env, false));
-        const o = await runStep(step, cfg.file, flags);
-        if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
-        await writeStdout(sectionEnd(step.name, env));
-        outcomes.push(o);
-        if (flags.failFast && o.code !== 0 && !step.allowFailure) break;
+    // The trees the steps read are hostile; a config inside one of them (or inside the CI project) is too.
+    const scanned = steps.flatMap((s) => (s.kind === 'scan' ? [path.resolve(path.dirname(cfg.file), s.scan.path)] : []));
+    const checkout = findCheckout(env, process.cwd(), scanned);
+    const trusted = !!flags.trustConfig || !inCheckout(checkout, cfg.file);
+    if (!trusted) {
+      const asks = untrustedAsks({ ...cfg, steps }, checkout);
+      if (asks.length) {
+        throw new UsageError(
+          `${printable(cfg.file)} is in the checked-out tree, which may only narrow a scan (a merge request can change it); it asks for more:\n  ${asks.map(printable).join('\n  ')}`,
+          'run with --trust-config only where this file cannot come from a merge request (e.g. protected-branch pipelines), or give the grants as flags in the pipeline definition (wasmci call/scan)',
+        );
       }
-      const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
-      const opts = { redact: flags.redact, env };
-      if (results.length) {
-        for (const [format, file] of Object.entries(cfg.reports)) await writeReport(format, file, results, opts);
-      }
-      const mainReport = Object.values(cfg.reports)[0];
-      await publishCi(results, { redact: flags.redact, env, reportFile: mainReport && path.resolve(mainReport) });
-      const skipped = steps.length - outcomes.length;
-      await writeStdout(
-        `wasmci run: ${outcomes.length} step${outcomes.length === 1 ? '' : 's'}${skipped ? ` (${skipped} not run: --fail-fast)` : ''}\n` +
-          `${outcomes.map(summaryLine).join('\n')}\n`,
-      );
-    } finally {
-      process.chdir(cwd);
     }
+    // Paths in the config are relative to its directory, as GitLab's are to the project's.
+    const cwd = path.dirname(cfg.file);
+    const outcomes: Outcome[] = [];
+    for (const step of steps) {
+      const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
+      await writeStdout(sectionStart(step.name, header, env, false));
+      const o = await runStep(step, cfg, flags, trusted);
+      if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
+      await writeStdout(sectionEnd(step.name, env));
+      outcomes.push(o);
+      if (flags.failFast && o.code !== 0 && !step.allowFailure) break;
+    }
+    const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
+    const opts = { redact: flags.redact, env };
+    const skipped = steps.length - outcomes.length;
+    await writeStdout(
+      `wasmci run: ${outcomes.length} step${outcomes.length === 1 ? '' : 's'}${skipped ? ` (${skipped} not run: --fail-fast)` : ''}\n` +
+        `${outcomes.map(summaryLine).join('\n')}\n`,
+    );
+    const reports = parseReports(cfg.reports, cwd);
+    if (results.length) for (const r of reports) await writeReport(r.format, r.file, results, opts);
+    await publishCi(results, { ...opts, reportFile: reports[0]?.file });
     const counted = outcomes.filter((o) => !o.step.allowFailure).map((o) => o.code);
     const worst = [ExitCode.runtime, ExitCode.usage, ExitCode.findings].find((c) => counted.includes(c));
     process.exitCode = worst ?? ExitCode.ok;

@@ -1,20 +1,14 @@
 /**
- * The grant and limit flags every command that runs a plugin accepts (call, scan, run), and their translation
- * into a SandboxPolicy. Flag values are validated here, with messages that name the flag.
+ * The grant and limit flags every command that runs a plugin accepts (call, scan), mapped once into `Grants`
+ * (plugin/policy.ts), the vocabulary `.wasmci.yml` steps map into too. Flag values are validated here, with messages
+ * that name the flag.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.js';
-import {
-  type Mount,
-  parseAllowedHost,
-  parseAllowPath,
-  parseAllowPathsJson,
-  policy,
-  type SandboxPolicy,
-} from '../plugin/policy.js';
+import { isLogLevel, LOG_LEVELS } from '../log.js';
+import { type Grants, type MountSpec, parseAllowPath, parseAllowPathsJson } from '../plugin/policy.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -58,17 +52,15 @@ export function addSandboxOptions(cmd: Command, defaults: { timeoutMs: number })
     );
 }
 
-function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
+function positiveNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got "${v}"`);
   return n;
 }
 
-export function parseConfig(
-  flags: Pick<SandboxFlags, 'config' | 'configJson' | 'configFrom' | 'env'>,
-  env = process.env,
-): Record<string, string> {
+/** The plugin config flags, merged: --config-json, then --config KEY=VALUE, then --config-from KEY=FILE. */
+export function parseConfig(flags: Pick<SandboxFlags, 'config' | 'configJson' | 'configFrom'>): Record<string, string> {
   const config: Record<string, string> = {};
   if (flags.configJson) {
     let parsed: unknown;
@@ -101,33 +93,26 @@ export function parseConfig(
       throw new UsageError(`--config-from ${kf}: the file cannot be read (${(err as NodeJS.ErrnoException).code})`);
     }
   }
-  for (const name of flags.env ?? []) {
-    const v = env[name];
-    if (v === undefined) throw new UsageError(`--env ${name}: the variable is not set in the environment`);
-    config[name] = v;
-  }
   return config;
 }
 
-export function sandboxPolicy(flags: SandboxFlags, cwd = process.cwd()): SandboxPolicy {
-  const mounts: Mount[] = [];
-  if (flags.allowPaths) mounts.push(...parseAllowPathsJson(flags.allowPaths, cwd));
+/** The flags as Grants; mount hosts stay relative (policyFrom resolves them against the working directory). */
+export function grantsFromFlags(flags: SandboxFlags, cwd = process.cwd()): Grants {
+  const mounts: MountSpec[] = [];
+  if (flags.allowPaths) mounts.push(...parseAllowPathsJson(flags.allowPaths));
   for (const spec of flags.allowPath ?? []) mounts.push(parseAllowPath(spec, cwd));
-  const guests = new Set<string>();
-  for (const m of mounts) {
-    if (guests.has(m.guest)) throw new UsageError(`two mounts use the guest path ${m.guest}`);
-    guests.add(m.guest);
-  }
   const logLevel = flags.logLevel ?? 'warn';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  return policy({
-    mounts,
-    allowedHosts: (flags.allowHost ?? []).map(parseAllowedHost),
-    wasiOutput: !!flags.wasi,
-    config: parseConfig(flags),
-    timeoutMs: positiveNumber('--timeout', flags.timeout, 60_000),
-    memoryMaxBytes: Math.floor(positiveNumber('--memory-max', flags.memoryMax, 256) * 1024 * 1024),
-    outputMaxBytes: Math.floor(positiveNumber('--max-output', flags.maxOutput, 64) * 1024 * 1024),
-    logLevel: logLevel as LogLevel,
-  });
+  const g: Grants = { config: parseConfig(flags), logLevel };
+  if (mounts.length) g.mounts = mounts;
+  if (flags.allowHost?.length) g.allowHosts = flags.allowHost;
+  if (flags.env?.length) g.env = flags.env;
+  if (flags.wasi) g.wasiOutput = true;
+  const timeoutMs = positiveNumber('--timeout', flags.timeout);
+  const memoryMaxMiB = positiveNumber('--memory-max', flags.memoryMax);
+  const maxOutputMiB = positiveNumber('--max-output', flags.maxOutput);
+  if (timeoutMs !== undefined) g.timeoutMs = timeoutMs;
+  if (memoryMaxMiB !== undefined) g.memoryMaxMiB = memoryMaxMiB;
+  if (maxOutputMiB !== undefined) g.maxOutputMiB = maxOutputMiB;
+  return g;
 }

@@ -23,20 +23,9 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { type At, parseYamlDocument } from './yaml-doc.js';
 import { UsageError } from '../errors.js';
+import { type Grants, mountSpec } from '../plugin/policy.js';
 import { reportFormats } from '../report/index.js';
 import { FAIL_ON, type FailOn } from '../core/model.js';
-
-/** What a plugin is granted and how it is bounded: the `call`/`scan` sandbox flags, per step. */
-export interface StepGrants {
-  config?: Record<string, unknown>;
-  env?: string[];
-  allowHosts?: string[];
-  allowPaths?: Record<string, string>;
-  wasi?: boolean;
-  timeoutMs?: number;
-  memoryMaxMiB?: number;
-  maxOutputMiB?: number;
-}
 
 export interface ScanStepSpec {
   path: string;
@@ -65,7 +54,8 @@ interface StepBase {
   name: string;
   /** Where the step starts in the config, for messages ("file:line"). */
   where: string;
-  grants: StepGrants;
+  /** What the step's plugin is granted; mount hosts relative to the config file's directory. */
+  grants: Grants;
   /** format -> file, for this step alone (scan steps). */
   reports: Record<string, string>;
   allowFailure: boolean;
@@ -180,17 +170,27 @@ function reports(at: At, node: unknown, what: string): Record<string, string> {
   return map;
 }
 
-function grants(at: At, k: Map<string, unknown>, what: string): StepGrants {
-  const g: StepGrants = {};
+function grants(at: At, k: Map<string, unknown>, what: string): Grants {
+  const g: Grants = {};
   if (k.has('config')) {
     const n = k.get('config');
     if (!isMap(n)) throw at.error(n, `${what}.config must be a mapping of plugin config keys to values`);
-    g.config = (n as YAMLMap).toJSON() as Record<string, unknown>;
+    // Plugin config values are strings (Extism's config is string -> string): structures travel as JSON.
+    g.config = Object.fromEntries(
+      Object.entries((n as YAMLMap).toJSON() as Record<string, unknown>).map(([key, v]) => [
+        key,
+        typeof v === 'string' ? v : JSON.stringify(v),
+      ]),
+    );
   }
   if (k.has('env')) g.env = strList(at, k.get('env'), `${what}.env`);
   if (k.has('allow_hosts')) g.allowHosts = strList(at, k.get('allow_hosts'), `${what}.allow_hosts`);
-  if (k.has('allow_paths')) g.allowPaths = strMap(at, k.get('allow_paths'), `${what}.allow_paths`);
-  if (k.has('wasi')) g.wasi = bool(at, k.get('wasi'), `${what}.wasi`);
+  if (k.has('allow_paths')) {
+    g.mounts = Object.entries(strMap(at, k.get('allow_paths'), `${what}.allow_paths`)).map(([host, guest]) =>
+      mountSpec(host, guest),
+    );
+  }
+  if (k.has('wasi')) g.wasiOutput = bool(at, k.get('wasi'), `${what}.wasi`);
   if (k.has('timeout')) g.timeoutMs = positive(at, k.get('timeout'), `${what}.timeout (ms)`);
   if (k.has('memory_max')) g.memoryMaxMiB = positive(at, k.get('memory_max'), `${what}.memory_max (MiB)`);
   if (k.has('max_output')) g.maxOutputMiB = positive(at, k.get('max_output'), `${what}.max_output (MiB)`);

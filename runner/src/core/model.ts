@@ -96,7 +96,15 @@ export interface ScanResult {
   findings: Finding[];
   skipped: SkippedFile[];
   errors: ScanError[];
-  stats: { files: number; bytes: number; durationMs: number; startedAt: string; finishedAt: string };
+  stats: {
+    files: number;
+    bytes: number;
+    durationMs: number;
+    startedAt: string;
+    finishedAt: string;
+    /** Files left out by include/exclude globs. */
+    excluded?: number;
+  };
   /** Findings the workflow dropped, by reason: known in the baseline, listed in the ignore file, allowed inline, or turned off in .wasmci.yml. */
   suppressed?: { baseline: number; ignored: number; allowed: number; disabled: number };
   /** Threshold the exit code was computed with. */

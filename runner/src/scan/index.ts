@@ -1,15 +1,24 @@
 /**
- * A whole scan, from settled options to a ScanResult: choose the targets (files, merge-request diff, history),
- * start the plugin pool, run the pipeline, apply the findings workflow. Flag parsing lives in cli/scan.ts.
+ * A whole scan: `scan(request)` settles the request with the project config (settle.ts), loads what the scan reads
+ * (ignore file, baseline, plugin), runs it and says what the checked-out tree changed about it; `runScan(options)`
+ * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
+ * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/index.js';
+import { findCheckout, inCheckout } from '../core/checkout.js';
 import type { SeverityOverride } from '../core/model.js';
-import { PluginError, UsageError } from '../errors.js';
-import { type Logger, redactValue } from '../log.js';
-import type { CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
-import type { SandboxPolicy } from '../plugin/policy.js';
+import { ExitCode, PluginError, UsageError } from '../errors.js';
+import { type Logger, printable, redactValue } from '../log.js';
+import { type CompiledPlugin, compilePlugin, type SandboxedPlugin } from '../plugin/host.js';
+import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
+import { loadBaseline } from './baseline.js';
+import { defaultScanPlugin } from './default-plugin.js';
 import { VERSION } from '../version.js';
 import { checkRef, hasCommit, isShallow, repoTop } from './git.js';
-import type { IgnoreList } from './ignore-file.js';
+import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
 import type { PluginDescription, ScanResult } from '../core/model.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
@@ -18,9 +27,10 @@ import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
 import { listFiles } from './targets/files.js';
 import { diffLines, historyLines, parsePatch } from './targets/patch.js';
-import { applyWorkflow } from './workflow.js';
+import { applyWorkflow, failing } from './workflow.js';
+import { type ScanRequest, type ScanTarget, type SettledScan, settleScan } from './settle.js';
 
-export type ScanTarget = { mode: 'files' } | { mode: 'diff'; base: string } | { mode: 'history'; range: string };
+export type { ScanRequest, ScanTarget } from './settle.js';
 
 export interface ScanOptions {
   /** Absolute directory to scan. */
@@ -47,6 +57,13 @@ export interface ScanOptions {
   log: Logger;
   progress?: Progress;
 }
+
+const MiB = 1024 * 1024;
+/** A batch closes at this many bytes or files: large enough to amortise a call, small enough to spread work. */
+const BATCH_BYTES = 2 * MiB;
+const BATCH_FILES = 1000;
+/** Default --timeout of a scan: per batch, not per scan. */
+export const SCAN_TIMEOUT_MS = 300_000;
 
 async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDescription> {
   if (!plugin.exports.includes('scan')) {
@@ -151,6 +168,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       skipped: out.skipped,
       errors: out.errors,
       stats: {
+        excluded: out.excluded,
         files: out.files,
         bytes: out.bytes,
         durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -163,4 +181,137 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     o.progress?.stop();
     await pool.close();
   }
+}
+
+/** What a scan needs from its caller: where plugin bytes come from, where messages go. */
+export interface ScanDeps {
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  /** A plugin reference -> verified bytes (the caller's source flags: cache, lockfile, credentials). */
+  loadPlugin(ref: string): Promise<Uint8Array>;
+  progress?: Progress;
+  /** The project config may choose the plugin though it lies in the checked-out tree (--trust-config). */
+  trustConfig?: boolean;
+  cores?: number;
+}
+
+const GITLEAKS_TOML = '.gitleaks.toml';
+
+/** Rules and allowlists a `.gitleaks.toml` declares, counted from its table headers (for the visible note). */
+export function gitleaksCounts(toml: string): { rules: number; allowlists: number } {
+  const headers = toml.match(/^\s*\[\[?[A-Za-z.]+\]\]?/gm) ?? [];
+  const name = (h: string) => h.replace(/[\s[\]]/g, '');
+  return {
+    rules: headers.filter((h) => name(h) === 'rules').length,
+    allowlists: headers.filter((h) => /(^|\.)allowlists?$/.test(name(h))).length,
+  };
+}
+
+/** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
+async function prepare(req: ScanRequest, deps: ScanDeps): Promise<{ s: SettledScan; options: ScanOptions }> {
+  const { log, env } = deps;
+  const root = path.resolve(req.cwd, req.path);
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {}
+  if (!isDir)
+    throw new UsageError(`${req.path} is not a directory`, 'pass the directory to scan, e.g. `wasmci scan .`');
+  const checkout = findCheckout(env, req.cwd, [root]);
+  const project = await loadConfig(root, req.configFile ? path.resolve(req.cwd, req.configFile) : undefined);
+  const fromTree = (file: string) => inCheckout(checkout, file);
+  const trusted = !!deps.trustConfig || (project.file !== undefined && !fromTree(project.file));
+  const grants = req.grants;
+  const memoryMaxBytes = policyFrom(
+    { memoryMaxMiB: grants.memoryMaxMiB },
+    { cwd: req.cwd, env, timeoutMs: 1 },
+  ).memoryMaxBytes;
+  const s = settleScan(req, project, { trusted, cores: deps.cores ?? os.availableParallelism(), env, memoryMaxBytes });
+  for (const w of s.warnings) log.warn(w);
+  const shown = project.file && printable(path.relative(req.cwd, project.file) || project.file);
+  if (s.refused.length) {
+    log.warn(
+      `${shown} is in the checked-out tree, so it cannot choose ${s.refused.join(', ')}: ignored. ` +
+        'Pass the plugin with --plugin, or --trust-config when this file cannot come from a merge request.',
+    );
+  }
+  if (s.narrowing.length) log.warn(`${shown} (from the checked-out tree) narrows this scan: ${s.narrowing.join('; ')}`);
+  // Teams moving from gitleaks keep their rules: like gitleaks, the scan picks up the project's .gitleaks.toml
+  // (as plugin config `gitleaks_config`, which the secrets plugin reads and other plugins ignore). Its allowlists
+  // can hide findings, so a tree's file is announced with what it holds.
+  const gitleaksToml = path.join(root, GITLEAKS_TOML);
+  if (s.grants.config?.gitleaks_config === undefined && existsSync(gitleaksToml)) {
+    const text = readFileSync(gitleaksToml, 'utf8');
+    s.grants.config = { ...s.grants.config, gitleaks_config: text };
+    const c = gitleaksCounts(text);
+    const what = `${GITLEAKS_TOML} adds ${c.rules} rule(s) and ${c.allowlists} allowlist(s) to this scan`;
+    if (fromTree(gitleaksToml)) log.warn(`${what} (from the checked-out tree; allowlists can hide findings)`);
+    else log.info(what);
+  }
+  const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
+  const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
+  const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
+  const ref = s.plugin ?? defaultScanPlugin(env);
+  const compiled = await compilePlugin(await deps.loadPlugin(ref), policy);
+  return {
+    s,
+    options: {
+      root: s.root,
+      target: s.target,
+      compiled,
+      policy,
+      pluginName: path.basename(ref).replace(/\.wasm$/, '') || ref,
+      jobs: s.jobs,
+      recycleBytes: s.recycleBytes,
+      batchBytes: BATCH_BYTES,
+      batchFiles: BATCH_FILES,
+      include: s.include,
+      exclude: s.exclude,
+      maxFileBytes: s.maxFileBytes,
+      gitignore: s.gitignore,
+      shard: s.shard,
+      overrides: s.overrides,
+      ignore,
+      baseline,
+      redact: s.redact,
+      log,
+      progress: deps.progress,
+    },
+  };
+}
+
+/** One scan from a request: settled, run, and its tree-made suppressions said in the log. */
+export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult> {
+  const { s, options } = await prepare(req, deps);
+  const result = await runScan(options);
+  result.failOn = s.failOn;
+  const log = deps.log;
+  // Stale ignore entries are only knowable when the whole tree was scanned.
+  if (s.target.mode === 'files' && !s.shard && !req.include?.length) {
+    for (const e of options.ignore?.stale() ?? []) {
+      log.warn(
+        `${s.ignoreFile.file}:${e.line}: ${printable(e.text)} matched no finding; remove it if the secret is gone`,
+      );
+    }
+  }
+  const checkout = findCheckout(deps.env, req.cwd, [s.root]);
+  const sup = result.suppressed;
+  const parts: string[] = [];
+  if (s.narrowing.length && (result.stats.excluded ?? 0) > 0)
+    parts.push(`${result.stats.excluded} file(s) left out by include/exclude globs`);
+  if (sup?.disabled && s.narrowing.length) parts.push(`${sup.disabled} finding(s) turned off by overrides`);
+  if (sup?.ignored && inCheckout(checkout, s.ignoreFile.file))
+    parts.push(`${sup.ignored} finding(s) ignored by ${printable(path.basename(s.ignoreFile.file))}`);
+  if (sup?.baseline && s.baseline && inCheckout(checkout, s.baseline))
+    parts.push(`${sup.baseline} finding(s) known to the baseline`);
+  if (sup?.allowed) parts.push(`${sup.allowed} finding(s) allowed by inline comments`);
+  if (parts.length) log.warn(`the checked-out tree suppressed: ${parts.join(', ')}`);
+  if (result.errors.length) log.warn(`${result.errors.length} file(s) could not be scanned: the scan is incomplete`);
+  return result;
+}
+
+/** A scan's exit code: 1 when findings reach the threshold, else 3 when a file could not be scanned, else 0. */
+export function scanExitCode(result: ScanResult): number {
+  if (failing(result.findings, result.failOn ?? 'low').length) return ExitCode.findings;
+  return result.errors.length ? ExitCode.runtime : ExitCode.ok;
 }

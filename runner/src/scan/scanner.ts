@@ -60,6 +60,8 @@ export interface PipelineResult {
   bytes: number;
   /** Findings dropped by an inline allow comment. */
   allowed: number;
+  /** Files left out by the include/exclude globs. */
+  excluded: number;
 }
 
 interface Pending {
@@ -72,7 +74,15 @@ export class ScanPipeline {
   readonly #o: ScanPipelineOptions;
   readonly #included: (p: string) => boolean;
   readonly #excluded: (p: string) => boolean;
-  readonly #out: PipelineResult = { findings: [], skipped: [], errors: [], files: 0, bytes: 0, allowed: 0 };
+  readonly #out: PipelineResult = {
+    findings: [],
+    skipped: [],
+    errors: [],
+    files: 0,
+    bytes: 0,
+    allowed: 0,
+    excluded: 0,
+  };
   readonly #inFlight = new Set<Promise<void>>();
   #batch: Pending[] = [];
   #batchSize = 0;
@@ -114,7 +124,10 @@ export class ScanPipeline {
     }
     const p = 'disk' in item ? item.disk.path : item.patch.path;
     if (!inShard(p, this.#o.shard)) return;
-    if (!this.#included(p) || this.#excluded(p)) return;
+    if (!this.#included(p) || this.#excluded(p)) {
+      this.#out.excluded++;
+      return;
+    }
     if ('patch' in item) return this.#add(item.patch, item.patch.commit);
     if (item.disk.size > this.#o.maxFileBytes) {
       this.#skip({ path: p, reason: 'too-large', detail: `${item.disk.size} bytes` });
