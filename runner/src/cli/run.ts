@@ -193,11 +193,14 @@ export function register(program: Command): void {
     }
     const steps = flags.step ? cfg.steps.filter((s) => flags.step?.includes(s.name)) : cfg.steps;
     // The trees the steps read are hostile; a config inside one of them (or inside the CI project) is too.
-    const scanned = steps.flatMap((s) => (s.kind === 'scan' ? [path.resolve(path.dirname(cfg.file), s.scan.path)] : []));
+    const scanned = steps.flatMap((s) =>
+      s.kind === 'scan' ? [path.resolve(path.dirname(cfg.file), s.scan.path)] : [],
+    );
     const checkout = findCheckout(env, process.cwd(), scanned);
     const trusted = !!flags.trustConfig || !inCheckout(checkout, cfg.file);
     if (!trusted) {
-      const asks = untrustedAsks({ ...cfg, steps }, checkout);
+      // Confined to the tree the file came from: its own scan paths must not widen what counts as "inside".
+      const asks = untrustedAsks({ ...cfg, steps }, findCheckout(env, process.cwd(), [path.dirname(cfg.file)]));
       if (asks.length) {
         throw new UsageError(
           `${printable(cfg.file)} is in the checked-out tree, which may only narrow a scan (a merge request can change it); it asks for more:\n  ${asks.map(printable).join('\n  ')}`,
