@@ -52,6 +52,7 @@ pub struct RuleSpec {
     pub secret_group: Option<usize>,
     #[serde(default)]
     pub entropy: Option<f64>,
+    /// A validator's name (`VALIDATORS` in validate.rs), checked after the regex matched.
     #[serde(default)]
     pub validator: Option<String>,
     #[serde(default)]
@@ -338,10 +339,9 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
             .ok_or_else(|| format!("rule '{}': unknown severity '{}' (critical|high|medium|low|info)", id, s))?,
         None => "high",
     };
-    let validator = match spec.validator.as_deref() {
-        None => Validator::None,
-        Some(v) => Validator::named(v).ok_or_else(|| format!("rule '{}': unknown validator '{}'", id, v))?,
-    };
+    let validator_name = spec.validator.as_deref().unwrap_or("");
+    let validator = Validator::named(validator_name)
+        .ok_or_else(|| format!("rule '{}': unknown validator '{}'", id, validator_name))?;
     let precheck = match spec.precheck.as_deref() {
         None | Some("") | Some("none") => Precheck::None,
         Some("assignment") => Precheck::Assignment,

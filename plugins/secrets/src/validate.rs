@@ -414,6 +414,25 @@ mod tests {
         }
     }
     #[test]
+    fn validator_names() {
+        use Validator::*;
+        for (i, (n, _)) in VALIDATORS.iter().enumerate() {
+            assert!(VALIDATORS[..i].iter().all(|(m, _)| m != n), "'{}' listed twice", n);
+        }
+        for v in [None, Base62Crc32, Jwt, Pem, Generic, UrlPassword, BasicAuth, Bech32, AwsSecret] {
+            assert!(VALIDATORS.iter().any(|(_, w)| *w == v), "{:?} has no name a rule can give", v);
+        }
+        assert_eq!(Validator::named("npm-crc32"), Some(Base62Crc32));
+        assert_eq!(Validator::named("Jwt"), Option::None, "names are exact");
+        let spec = crate::rules::RuleSpec {
+            id: "r".into(),
+            regex: Some("x".into()),
+            validator: Some("nope".into()),
+            ..Default::default()
+        };
+        assert_eq!(crate::rules::compile_rule(&spec, false).unwrap_err(), "rule 'r': unknown validator 'nope'");
+    }
+    #[test]
     fn bech32() {
         assert!(bech32_check(b"a12uel5l"));
         assert!(!bech32_check(b"a12uel5m"));
