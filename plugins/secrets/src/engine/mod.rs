@@ -1,7 +1,7 @@
 //! The scanning engine. Its rule: every stage after the keyword pass only narrows (drops a window, a match or a
-//! candidate), and the work per file is bounded (windows of at most 64 KiB, 20 000 matches per rule and file, 500
-//! for generic rules, 1 MiB of decoded base64, decoding 2 levels deep), so hostile input costs time linear in its
-//! size. One concern per file, in the order a byte meets them:
+//! candidate), and work is bounded (windows of at most 64 KiB; a rule that matches 20 000 times in one window,
+//! 500 for generic rules, stops for the rest of the file; 1 MiB of decoded base64 per region, 2 levels deep), so
+//! hostile input cannot make the work explode. One concern per file, in the order a byte meets them:
 //!
 //! | file | concern |
 //! |---|---|
