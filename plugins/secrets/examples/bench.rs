@@ -1,4 +1,4 @@
-//! Native throughput benchmark: cargo run --release --example bench -- <dir> [cap_mb] [--findings]
+//! Native throughput benchmark: cargo run --release --features bench --example bench -- <dir> [cap_mb] [--findings]
 use secrets::config::DEFAULT_ENGINE;
 use secrets::engine::FileRef;
 use std::time::Instant;

@@ -1,6 +1,7 @@
 //! Rule data model: the TOML rule file format (built-in and custom rules), gitleaks config
 //! conversion, and compilation into `Rule`s.
 
+use crate::validate::Validator;
 use once_cell::sync::OnceCell;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -51,6 +52,7 @@ pub struct RuleSpec {
     pub secret_group: Option<usize>,
     #[serde(default)]
     pub entropy: Option<f64>,
+    /// A validator's name (`VALIDATORS` in validate.rs), checked after the regex matched.
     #[serde(default)]
     pub validator: Option<String>,
     #[serde(default)]
@@ -126,20 +128,6 @@ pub struct Allow {
     pub commits: Vec<String>,
     pub target: Target,
     pub and: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Validator {
-    None,
-    /// GitHub-style `prefix_` + 30 random + 6 base62 CRC32.
-    Base62Crc32,
-    Jwt,
-    Pem,
-    Generic,
-    UrlPassword,
-    BasicAuth,
-    Bech32,
-    AwsSecret,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -351,18 +339,9 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
             .ok_or_else(|| format!("rule '{}': unknown severity '{}' (critical|high|medium|low|info)", id, s))?,
         None => "high",
     };
-    let validator = match spec.validator.as_deref() {
-        None | Some("") | Some("none") => Validator::None,
-        Some("base62-crc32") | Some("github-crc32") | Some("npm-crc32") => Validator::Base62Crc32,
-        Some("jwt") => Validator::Jwt,
-        Some("pem") => Validator::Pem,
-        Some("generic") => Validator::Generic,
-        Some("url-password") => Validator::UrlPassword,
-        Some("basic-auth") => Validator::BasicAuth,
-        Some("bech32") => Validator::Bech32,
-        Some("aws-secret") => Validator::AwsSecret,
-        Some(v) => return Err(format!("rule '{}': unknown validator '{}'", id, v)),
-    };
+    let validator_name = spec.validator.as_deref().unwrap_or("");
+    let validator = Validator::named(validator_name)
+        .ok_or_else(|| format!("rule '{}': unknown validator '{}'", id, validator_name))?;
     let precheck = match spec.precheck.as_deref() {
         None | Some("") | Some("none") => Precheck::None,
         Some("assignment") => Precheck::Assignment,

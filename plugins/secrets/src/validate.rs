@@ -1,9 +1,121 @@
-//! Post-match checks: placeholders, regex literals, checksums, JWT/PEM structure and the
-//! heuristics that keep the generic rules precise.
+//! Validators: every check that judges a match's secret after its regex matched. Their rule: a validator only
+//! drops a match or sets its confidence, never widens it; and this file is the one place that knows them —
+//! adding a validator is a variant of `Validator`, its name in `VALIDATORS` (what `validator = "…"` in a rule
+//! names) and its arm in `Validator::check`, here, plus the rule data that names it. The engine calls
+//! `Validator` methods and never names a variant.
+//!
+//! Also here: the shape checks every match passes first (placeholders such as `xxxx`, `${VAR}`, `changeme`;
+//! regex literals such as `ghp_[A-Za-z0-9]{36}`). The generic-assignment heuristics are `generic.rs`.
 
+pub mod generic;
+
+pub use self::generic::{path_context, Ctx};
 use crate::ac::Keywords;
+use crate::engine::groups::Groups;
 use crate::util::{base62_crc32_ok, base64_decode, contains, lower, shannon_entropy};
 use once_cell::sync::Lazy;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validator {
+    None,
+    /// GitHub-style `prefix_` + 30 random + 6 base62 CRC32.
+    Base62Crc32,
+    Jwt,
+    Pem,
+    Generic,
+    UrlPassword,
+    BasicAuth,
+    Bech32,
+    AwsSecret,
+}
+
+/// The names a rule may give in `validator = "…"` (`""` and `"none"`: no validator).
+const VALIDATORS: &[(&str, Validator)] = &[
+    ("", Validator::None),
+    ("none", Validator::None),
+    ("base62-crc32", Validator::Base62Crc32),
+    ("github-crc32", Validator::Base62Crc32),
+    ("npm-crc32", Validator::Base62Crc32),
+    ("jwt", Validator::Jwt),
+    ("pem", Validator::Pem),
+    ("generic", Validator::Generic),
+    ("url-password", Validator::UrlPassword),
+    ("basic-auth", Validator::BasicAuth),
+    ("bech32", Validator::Bech32),
+    ("aws-secret", Validator::AwsSecret),
+];
+
+/// A match as a validator sees it: offsets into `buf`, whose scanned region (a file, or a decoded value)
+/// is `fs..fe`; `matched` already reaches back over the key (`key_prefix`), `secret` is cut to `secret_max`.
+pub(crate) struct Found<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) fs: usize,
+    pub(crate) fe: usize,
+    pub(crate) secret: (usize, usize),
+    pub(crate) matched: (usize, usize),
+    /// The `key` group, widened by the rule's `key_prefix`.
+    pub(crate) key: Option<(usize, usize)>,
+    pub(crate) groups: &'a Groups<'a>,
+    pub(crate) entropy: f64,
+    /// The rule's `entropy`.
+    pub(crate) min_entropy: Option<f64>,
+    pub(crate) ctx: Ctx,
+}
+
+impl Found<'_> {
+    /// A named group of the rule's regex (e.g. the generic rules' `q`, the quote before the value).
+    pub(crate) fn group(&self, name: &str) -> Option<(usize, usize)> {
+        self.groups.name(name)
+    }
+}
+
+impl Validator {
+    /// The validator a rule names, None if there is no such name.
+    pub fn named(name: &str) -> Option<Validator> {
+        VALIDATORS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// The shape checks every match passes before its validator: not a placeholder (if the rule checks them),
+    /// not a regex literal (`after`: up to 3 bytes following the secret). A PEM block is judged by its body
+    /// alone (`pem_check`): its header lines and base64 trip these markers.
+    pub fn plausible(self, placeholders: bool, secret: &[u8], after: &[u8]) -> bool {
+        if self == Validator::Pem {
+            return true;
+        }
+        !(placeholders && is_placeholder(secret)) && !looks_like_regex(secret, after)
+    }
+
+    /// Whether a built-in assignment rule's value is rejected before its regex runs. `value` is what the rule's
+    /// regex would capture after the operator, found by the engine without the regex (None: it cannot tell);
+    /// it is only looked for if this validator judges values alone. A necessary condition of `check`.
+    pub fn rejects_value<'v>(self, value: impl FnOnce() -> Option<&'v [u8]>, min_entropy: Option<f64>) -> bool {
+        match self {
+            Validator::Generic => value().map(|v| generic::value_rejected(v, min_entropy)).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// The match's confidence (`conf`: the rule's) after this validator, or None to drop the match.
+    pub(crate) fn check(self, f: &Found, conf: &'static str) -> Option<&'static str> {
+        let secret = &f.buf[f.secret.0..f.secret.1];
+        let keep = |ok: bool| if ok { Some(conf) } else { None };
+        match self {
+            Validator::None => Some(conf),
+            Validator::Base62Crc32 => Some(match base62_checksum(secret) {
+                Some(true) => "high",
+                Some(false) => "low",
+                None => conf,
+            }),
+            Validator::Jwt => keep(jwt_check(secret) == Some(true)),
+            Validator::Pem => keep(pem_check(secret)),
+            Validator::UrlPassword => keep(url_password_check(secret, &f.buf[f.matched.0..f.matched.1])),
+            Validator::BasicAuth => keep(basic_auth_check(secret)),
+            Validator::Bech32 => Some(if bech32_check(secret) { "high" } else { "low" }),
+            Validator::AwsSecret => keep(aws_secret_ok(secret)),
+            Validator::Generic => generic::check(f),
+        }
+    }
+}
 
 /// Markers that make a value a template, variable reference or documentation placeholder.
 /// Lower-case: they are matched ASCII-case-insensitively (`PLACEHOLDER_SET`).
@@ -16,21 +128,8 @@ const PLACEHOLDER_MARKERS: &[&[u8]] = &[
     b"todo_", b"fixme", b"lorem", b"ipsum", b"<", b">", b"_here", b"-here",
 ];
 
-/// Stricter list applied to the values of generic (context-based) rules.
-const GENERIC_WORDS: &[&[u8]] = &[
-    b"password", b"passwd", b"secret", b"qwerty", b"letmein", b"foobar", b"123456", b"admin", b"test", b"demo",
-    b"guest", b"default", b"mypass", b"your", b"token", b"apikey", b"api_key", b"api-key", b"undefined", b"null",
-    b"true", b"false", b"none", b"string", b"required", b"optional", b"hidden", b"masked", b"empty", b"value",
-    b"bearer", b"basic", b"function", b"return", b"new ", b"this.", b"self.", b"config.", b"env.", b"settings.",
-    b"options.", b"props.", b"params.", b"args.", b"context.", b"ctx.", b"req.", b"request.", b"data.", b"user.",
-    b"secrets.", b"vars.", b"inputs.", b"var.", b"local.", b"module.", b"values.", b"mock", b"stub", b"fixture",
-    b"encrypted", b"hashed", b"<", b">", b"localhost", b"abc123", b"xyz", b"?.", b"=>", b"...",
-];
-
-/// The marker lists as one automaton each: one pass over a candidate instead of a substring search per word
-/// (these run for every keyword hit of the generic rules: ~400k times on 288 MB of npm packages).
+/// The marker list as one automaton: one pass over a candidate instead of a substring search per marker.
 static PLACEHOLDER_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(PLACEHOLDER_MARKERS));
-static GENERIC_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_WORDS));
 
 pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_SET.any_in(secret) {
@@ -274,274 +373,6 @@ pub fn bech32_checksum(hrp: &str, data: &[u8]) -> Vec<u8> {
     (0..6).map(|i| BECH32[((m >> (5 * (5 - i))) & 31) as usize]).collect()
 }
 
-/// Splits an identifier into lower-case words on separators and camelCase boundaries.
-pub fn key_words(key: &[u8]) -> Vec<Vec<u8>> {
-    let mut words: Vec<Vec<u8>> = Vec::new();
-    let mut cur: Vec<u8> = Vec::new();
-    let mut prev: u8 = 0;
-    for &b in key {
-        if !b.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-        } else {
-            if b.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            cur.push(b.to_ascii_lowercase());
-        }
-        prev = b;
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    // split compound words commonly written without separators
-    let mut out = Vec::new();
-    for w in words {
-        let mut rest: &[u8] = &w;
-        let mut parts = Vec::new();
-        for suffix in [&b"password"[..], b"passwd", b"secret", b"token", b"key", b"passphrase", b"pwd"] {
-            if rest.len() > suffix.len() && rest.ends_with(suffix) {
-                let head = &rest[..rest.len() - suffix.len()];
-                if [&b"api"[..], b"access", b"secret", b"private", b"auth", b"client", b"db", b"admin", b"user",
-                    b"root", b"master", b"app", b"bot", b"refresh", b"session", b"signing", b"encryption", b"bearer",
-                    b"oauth", b"account", b"service", b"consumer", b"webhook", b"deploy", b"personal", b"id", b"npm",
-                    b"registry", b"smtp", b"mail", b"sql", b"mysql", b"redis", b"ftp", b"ssh", b"jwt", b"hmac",
-                    b"license", b"subscription", b"storage", b"shared", b"sas", b"crypt", b"cipher", b"mongo",
-                    b"postgres", b"pg", b"ldap", b"keystore", b"truststore", b"store", b"wifi", b"vnc", b"proxy",
-                    b"authtoken", b"x"]
-                .iter()
-                .any(|h| *h == head)
-                {
-                    parts.push(head.to_vec());
-                    rest = suffix;
-                }
-                break;
-            }
-        }
-        out.extend(parts);
-        out.push(rest.to_vec());
-    }
-    out
-}
-
-/// Whether the name of an assignment designates a secret value.
-pub fn secret_key_name(key: &[u8]) -> bool {
-    let words = key_words(key);
-    let n = words.len();
-    if n == 0 {
-        return false;
-    }
-    const DENY: &[&[u8]] = &[
-        b"hash", b"hashed", b"digest", b"checksum", b"integrity", b"public", b"publishable", b"pub", b"fingerprint",
-        b"example", b"sample", b"dummy", b"fake", b"mock", b"placeholder", b"format", b"pattern", b"regex", b"test",
-        b"csrf", b"xsrf", b"nonce", b"cache", b"sort", b"primary", b"foreign", b"partition", b"idempotency",
-        b"i18n", b"translation", b"label", b"next", b"page", b"cursor", b"continuation", b"sync", b"max", b"min",
-        b"num", b"count", b"old", b"new", b"confirm", b"current", b"reset", b"forgot", b"expected", b"invalid",
-        b"wrong", b"bad", b"empty", b"default", b"mask", b"masked", b"show", b"toggle", b"input", b"field",
-        b"form", b"prompt", b"lexer", b"parser", b"csrftoken", b"cancellation", b"cancel", b"abort", b"stop",
-        b"injection", b"di", b"provider", b"type", b"types", b"encoded", b"verify", b"verification", b"policy",
-        b"strength", b"rules", b"rule", b"validator", b"length", b"keyboard", b"hot", b"shortcut", b"react",
-        b"vue", b"map", b"lookup", b"index", b"local", b"redux", b"state",
-    ];
-    if words.iter().any(|w| DENY.contains(&w.as_slice())) {
-        return false;
-    }
-    let last = words[n - 1].as_slice();
-    let prev: &[u8] = if n >= 2 { &words[n - 2] } else { b"" };
-    match last {
-        b"password" | b"passwd" | b"passwort" | b"pwd" | b"passphrase" | b"secret" | b"apikey" | b"credential"
-        | b"credentials" | b"authtoken" | b"accesstoken" | b"privatekey" | b"secretkey" => true,
-        b"token" => true,
-        b"pass" => n >= 2,
-        b"key" => matches!(
-            prev,
-            b"api" | b"access" | b"secret" | b"private" | b"auth" | b"client" | b"signing" | b"encryption" | b"master"
-                | b"app" | b"account" | b"service" | b"consumer" | b"webhook" | b"session" | b"jwt" | b"hmac"
-                | b"license" | b"subscription" | b"shared" | b"sas" | b"crypt" | b"cipher" | b"admin" | b"x"
-                | b"developer" | b"dev" | b"prod" | b"live" | b"server" | b"write" | b"read" | b"ingest"
-                | b"ingestion" | b"management" | b"master_" | b"root" | b"sign" | b"encrypt" | b"decrypt" | b"aes"
-        ),
-        b"auth" => n == 1 && key.first() == Some(&b'_'),
-        b"base" => words.iter().any(|w| w == b"secret") && prev == b"key",
-        _ => false,
-    }
-}
-
-pub fn is_uuid(v: &[u8]) -> bool {
-    v.len() == 36
-        && v.iter().enumerate().all(|(i, &b)| {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        })
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Ctx {
-    /// A configuration file (.env, YAML, properties, INI, TOML): unquoted values are literals.
-    Config,
-    /// Source code: unquoted values are usually identifiers/expressions.
-    Code,
-    Unknown,
-}
-
-pub fn path_context(path: &str) -> Ctx {
-    let p = path.to_ascii_lowercase();
-    let name = p.rsplit('/').next().unwrap_or(&p);
-    const CONFIG_EXT: &[&str] = &[
-        ".env", ".yml", ".yaml", ".properties", ".ini", ".toml", ".conf", ".cfg", ".cnf", ".config", ".npmrc",
-        ".pypirc", ".netrc", ".pgpass", ".txt", ".tfvars", ".hcl", ".sh", ".bash", ".zsh", ".ps1", ".envrc",
-        ".service", ".dockerfile", ".md", ".rst", ".gradle", ".xml", ".plist", ".json",
-    ];
-    if name.starts_with(".env") || name.ends_with(".env") || name == "dockerfile" || name.starts_with("dockerfile.")
-        || name == ".netrc" || name == "credentials" || name.ends_with(".env.local") || name.ends_with(".env.example")
-    {
-        return Ctx::Config;
-    }
-    if CONFIG_EXT.iter().any(|e| name.ends_with(e)) {
-        return Ctx::Config;
-    }
-    if name.contains('.') {
-        Ctx::Code
-    } else {
-        Ctx::Unknown
-    }
-}
-
-/// Value checks for the generic assignment rules. `quoted`: the value was in quotes.
-/// `env_style`: KEY=value at the start of a line.
-/// The generic-assignment rejections that depend on the value alone: the engine runs them on the
-/// value after a keyword's operator before opening a regex window (keys such as `input_token":"NextToken"`
-/// occur tens of thousands of times in bundled API models).
-pub fn generic_value_rejected(v: &[u8]) -> bool {
-    if v.len() < 8 || v.len() > 200 {
-        return true;
-    }
-    if GENERIC_SET.any_in(v) {
-        return true;
-    }
-    // `$DB_PASSWORD`, `$ANSIBLE_VAULT;1.1;AES256 ...`: a variable reference or a vault header
-    if v[0] == b'$' && v[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_') {
-        return true;
-    }
-    if v.len() >= 14 && v[..14].eq_ignore_ascii_case(b"$ansible_vault") {
-        return true;
-    }
-    let has_digit = v.iter().any(|b| b.is_ascii_digit());
-    let has_lower = v.iter().any(|b| b.is_ascii_lowercase());
-    let has_upper = v.iter().any(|b| b.is_ascii_uppercase());
-    let has_symbol = v.iter().any(|b| !b.is_ascii_alphanumeric());
-    // camelCase / PascalCase words with no digits or symbols
-    if !has_digit && !has_symbol {
-        if !(has_upper && has_lower && v.len() >= 16 && shannon_entropy(v) >= 3.8) {
-            return true;
-        }
-        // several capitalised words: FooBarBaz
-        let caps = v.iter().filter(|b| b.is_ascii_uppercase()).count();
-        let transitions = v.windows(2).filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()).count();
-        if caps <= 4 || transitions * 4 >= v.len() / 2 {
-            return true;
-        }
-    }
-    let classes = has_digit as u8 + has_lower as u8 + has_upper as u8 + has_symbol as u8;
-    classes < 2 || shannon_entropy(v) < 3.0
-}
-
-pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bool {
-    if generic_value_rejected(v) {
-        return false;
-    }
-    let l = lower(v);
-    if is_uuid(v) {
-        return false;
-    }
-    if contains(v, b"&") && contains(v, b"=") {
-        return false; // a query string, not one value
-    }
-    if l.starts_with(b"sha1-") || l.starts_with(b"sha256-") || l.starts_with(b"sha384-") || l.starts_with(b"sha512-")
-        || l.starts_with(b"$2a$") || l.starts_with(b"$2b$") || l.starts_with(b"$2y$") || l.starts_with(b"$argon2")
-        || l.starts_with(b"$6$") || l.starts_with(b"$5$") || l.starts_with(b"$1$") || l.starts_with(b"pbkdf2")
-        || l.starts_with(b"md5") || l.starts_with(b"{ssha}") || l.starts_with(b"{sha}") || l.starts_with(b"enc(")
-        || l.starts_with(b"vault:") || l.starts_with(b"arn:") || l.starts_with(b"ref+") || l.starts_with(b"op://")
-        || l.starts_with(b"projects/") || l.starts_with(b"!vault") || l.starts_with(b"akv:")
-    {
-        return false;
-    }
-    if v[0] == b'/' || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/") || contains(v, b"://")
-        || (v.len() > 2 && v[1] == b':' && v[2] == b'\\')
-    {
-        return false;
-    }
-    if v.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-') {
-        return false;
-    }
-    // file names and dotted identifiers
-    const EXT: &[&[u8]] = &[b".json", b".pem", b".key", b".txt", b".yml", b".yaml", b".js", b".ts", b".env", b".p12",
-        b".pfx", b".crt", b".jks", b".html", b".xml", b".png", b".conf", b".py"];
-    if EXT.iter().any(|e| l.ends_with(e)) {
-        return false;
-    }
-    if !v.is_ascii() {
-        return false; // natural-language text (translations), not a credential
-    }
-    // the value without surrounding punctuation, e.g. "?InterpolationInTemplate"
-    let core = {
-        let a = v.iter().position(|b| b.is_ascii_alphanumeric()).unwrap_or(v.len());
-        let z = v.iter().rposition(|b| b.is_ascii_alphanumeric()).map(|i| i + 1).unwrap_or(a);
-        &v[a..z.max(a)]
-    };
-    if core.len() < 8 {
-        return false;
-    }
-    if core.iter().all(|b| b.is_ascii_alphabetic()) && core.len() < v.len() {
-        return false;
-    }
-    let has_digit = v.iter().any(|b| b.is_ascii_digit());
-    let identifier = (v[0].is_ascii_alphabetic() || v[0] == b'_' || v[0] == b'$')
-        && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$' || *b == b'.');
-    if !quoted && !env_style && ctx != Ctx::Config {
-        // code: an unquoted value is an identifier or an expression
-        if identifier && (contains(v, b".") || !has_digit) {
-            return false;
-        }
-        if ctx == Ctx::Code && identifier {
-            return false;
-        }
-        // `a=b` inside an unquoted value is a chained assignment (`x.Token=e.retryable=!0`), not base64 padding
-        if let Some(i) = v.iter().position(|b| *b == b'=') {
-            if v[i..].iter().any(|b| *b != b'=') {
-                return false;
-            }
-        }
-    }
-    if identifier && contains(v, b".") && !has_digit {
-        return false; // member access like config.db.password
-    }
-    // word-like: parts separated by . _ - / : that are all letters
-    let parts: Vec<&[u8]> = v.split(|b| matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b' ')).filter(|p| !p.is_empty()).collect();
-    if parts.len() >= 2 && parts.iter().all(|p| p.iter().all(|b| b.is_ascii_alphabetic())) {
-        return false;
-    }
-    // dotted names with `$1`/`@name` references: syntax-highlighter token classes such as
-    // `keyword.$0`, `comment.keyword.$2`, `@brackets.directive`
-    let parts: Vec<&[u8]> =
-        v.split(|b| matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b' ' | b'$' | b'@')).filter(|p| !p.is_empty()).collect();
-    let alpha = |p: &&[u8]| p.iter().all(|b| b.is_ascii_alphabetic());
-    if (contains(v, b".$") || contains(v, b"-$") || v[0] == b'@')
-        && parts.iter().all(|p| alpha(p) || p.len() <= 2)
-        && parts.iter().any(|p| alpha(p) && p.len() >= 4)
-    {
-        return false;
-    }
-    if is_placeholder(v) {
-        return false;
-    }
-    true
-}
-
 /// AWS secret access keys are 40 base64 characters; reject values that are all one case or hex.
 pub fn aws_secret_ok(v: &[u8]) -> bool {
     if v.len() != 40 {
@@ -551,50 +382,6 @@ pub fn aws_secret_ok(v: &[u8]) -> bool {
     let has_upper = v.iter().any(|b| b.is_ascii_uppercase());
     let has_digit = v.iter().any(|b| b.is_ascii_digit());
     has_lower && has_upper && has_digit && !v.iter().all(|b| b.is_ascii_hexdigit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn key_names() {
-        for k in ["password", "DB_PASSWORD", "dbPassword", "client_secret", "apiKey", "api_key", "X-API-KEY", "accessToken",
-            "GITHUB_TOKEN", "secret_key", "SECRET_KEY_BASE", "_auth", "_authToken", "db_pass", "mysqlPwd", "passphrase",
-            "aws_secret_access_key", "AUTH_TOKEN", "privateKey", "apikey", "ADMIN_PASSWORD"] {
-            assert!(secret_key_name(k.as_bytes()), "{}", k);
-        }
-        for k in ["password_hash", "passwordHash", "tokenType", "token_url", "secretName", "key", "publicKey", "bypass",
-            "keyboard", "sortKey", "public_key", "primaryKey", "compass", "hashed_password", "nextToken", "csrfToken",
-            "auth", "cacheKey", "passwordLength", "i18nKey", "confirmPassword", "tokens", "max_tokens"] {
-            assert!(!secret_key_name(k.as_bytes()), "{}", k);
-        }
-    }
-    #[test]
-    fn placeholders() {
-        for p in ["xxxxxxxxxxxxxxxx", "${DB_PASSWORD}", "{{ .Values.pw }}", "AKIAIOSFODNN7EXAMPLE", "abcdef123456", "changeme123",
-            "aaaaaaaaaaaaaaaaaaaa", "your-api-key-here"] {
-            assert!(is_placeholder(p.as_bytes()), "{}", p);
-        }
-        for p in ["h7Fk2LqP9zXw3VbN", "Xk9#mP2$vL8qR4nW"] {
-            assert!(!is_placeholder(p.as_bytes()), "{}", p);
-        }
-    }
-    #[test]
-    fn generic_values() {
-        assert!(generic_value_ok(b"Xk9#mP2$vL8qR4nW", true, Ctx::Code, false));
-        assert!(generic_value_ok(b"h7Fk2LqP9zXw3VbN", false, Ctx::Config, false));
-        assert!(!generic_value_ok(b"getPassword", false, Ctx::Code, false));
-        assert!(!generic_value_ok(b"this.password", false, Ctx::Code, false));
-        assert!(!generic_value_ok(b"550e8400-e29b-41d4-a716-446655440000", true, Ctx::Code, false));
-        assert!(!generic_value_ok(b"sha512-abcdEFGH1234", true, Ctx::Code, false));
-        assert!(!generic_value_ok(b"user-password-input", true, Ctx::Code, false));
-        assert!(!generic_value_ok(b"ThisIsMyPassword", true, Ctx::Code, false));
-    }
-    #[test]
-    fn bech32() {
-        assert!(bech32_check(b"a12uel5l"));
-        assert!(!bech32_check(b"a12uel5m"));
-    }
 }
 
 /// BIP-173's checksum polynomial over 5-bit values (1 for a valid bech32 string).
@@ -611,4 +398,43 @@ fn bech32_polymod(values: &[u8]) -> u32 {
         }
     }
     chk
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn placeholders() {
+        for p in ["xxxxxxxxxxxxxxxx", "${DB_PASSWORD}", "{{ .Values.pw }}", "AKIAIOSFODNN7EXAMPLE", "abcdef123456", "changeme123",
+            "aaaaaaaaaaaaaaaaaaaa", "your-api-key-here"] {
+            assert!(is_placeholder(p.as_bytes()), "{}", p);
+        }
+        for p in ["h7Fk2LqP9zXw3VbN", "Xk9#mP2$vL8qR4nW"] {
+            assert!(!is_placeholder(p.as_bytes()), "{}", p);
+        }
+    }
+    #[test]
+    fn validator_names() {
+        use Validator::*;
+        for (i, (n, _)) in VALIDATORS.iter().enumerate() {
+            assert!(VALIDATORS[..i].iter().all(|(m, _)| m != n), "'{}' listed twice", n);
+        }
+        for v in [None, Base62Crc32, Jwt, Pem, Generic, UrlPassword, BasicAuth, Bech32, AwsSecret] {
+            assert!(VALIDATORS.iter().any(|(_, w)| *w == v), "{:?} has no name a rule can give", v);
+        }
+        assert_eq!(Validator::named("npm-crc32"), Some(Base62Crc32));
+        assert_eq!(Validator::named("Jwt"), Option::None, "names are exact");
+        let spec = crate::rules::RuleSpec {
+            id: "r".into(),
+            regex: Some("x".into()),
+            validator: Some("nope".into()),
+            ..Default::default()
+        };
+        assert_eq!(crate::rules::compile_rule(&spec, false).unwrap_err(), "rule 'r': unknown validator 'nope'");
+    }
+    #[test]
+    fn bech32() {
+        assert!(bech32_check(b"a12uel5l"));
+        assert!(!bech32_check(b"a12uel5m"));
+    }
 }
