@@ -37,14 +37,18 @@ function setUp(given: WorkerInit): void {
   init = given;
   policy = given.policy;
   httpFlag = new Int32Array(given.httpSignal);
-  wasi = new WasiLayer({
+  void main();
+}
+
+/** The WASI layer opens the mount roots: inside main's try, so a mount it cannot hold is a clean load error. */
+function startWasi(): WasiLayer {
+  return new WasiLayer({
     mounts: policy.mounts,
     onOutput(fd, bytes) {
       if (fd === 2) stderrTail = (stderrTail + new TextDecoder().decode(bytes)).slice(-4096);
       post({ type: 'stdio', fd, bytes }, [bytes.buffer as ArrayBuffer]);
     },
   });
-  void main();
 }
 
 const logAt = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: unknown) =>
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
   let plugin: Awaited<ReturnType<typeof createPlugin>>;
   let exportsObj: WebAssembly.Exports;
   try {
+    wasi = startWasi();
     plugin = await createPlugin(
       { wasm: [{ module: init.module }] },
       {
