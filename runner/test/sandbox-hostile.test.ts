@@ -165,3 +165,28 @@ describe('hostile plugins racing renames in a shared read-write mount', () => {
     expect(lines[0]).not.toBe(`ino ${statSync(path.join(root, 'outside')).ino}`);
   });
 });
+
+describe('a scan plugin that grows its tables without end (issue 15 item 9)', () => {
+  it('fails each file with memory-limit, and the scan goes on and writes its report', async () => {
+    // Before tables were capped this aborted the whole process (exit 134, V8 out of heap) with no report.
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'src'));
+    for (const f of ['a.txt', 'b.txt', 'c.txt']) writeFileSync(path.join(dir, 'src', f), `${f}\n`);
+    const report = path.join(dir, 'report.json');
+    const r = await runCli([
+      'scan',
+      path.join(dir, 'src'),
+      '--plugin',
+      fixture('tablegrow.wasm'),
+      '--report',
+      `json=${report}`,
+      '--jobs',
+      '2',
+    ]);
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    const errors = (JSON.parse(readFileSync(report, 'utf8')) as { errors: { path: string; message: string }[] }).errors;
+    expect(errors.map((e) => e.path).sort()).toEqual(['a.txt', 'b.txt', 'c.txt']);
+    for (const e of errors) expect(e.message).toMatch(/memory-limit.*tables reached their limit/);
+  });
+});
