@@ -85,6 +85,14 @@ describe('hostile plugins', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('cannot hold more than 256 host descriptors open (each is one of the whole process)', async () => {
+    // Before the cap the plugin held all 1000 it asked for (and could take the process's 20 000).
+    const r = await runCli(['call', fixture('fdhog.wasm'), 'hold', '--allow-path', `${root}/mount:/mnt:ro`]);
+    expect(r.code, r.stderr).toBe(0);
+    const WASI_EMFILE = 33;
+    expect([...r.stdout]).toEqual([0, 1, WASI_EMFILE]); // 256 opened, then EMFILE
+  });
+
   it('reads nothing for an invalid block offset', async () => {
     const r = await runCli(['call', fixture('hostile.wasm'), 'bad_config_key']);
     expect(r.code).toBe(0);

@@ -36,6 +36,7 @@ const E = {
   IO: 29,
   ISDIR: 31,
   LOOP: 32,
+  MFILE: 33,
   NAMETOOLONG: 37,
   NOENT: 44,
   NOSYS: 52,
@@ -73,6 +74,15 @@ interface OpenFd {
   /** Guest name for preopens. */
   preopen?: string;
 }
+
+/**
+ * Descriptors a plugin may hold open at once, files and directories (its mounts not counted). Each is a host
+ * descriptor of the whole process: unbounded, one plugin could take all of them (the soft limit Node raises to
+ * the hard one, 20 000 here) and leave the runner unable to open the files it scans or write its reports. Plugins
+ * hold a handful; a recursive walk one per level. (Node closes a worker's descriptors when it ends, so a killed
+ * instance leaks none.)
+ */
+export const MAX_OPEN_FDS = 256;
 
 export interface WasiOptions {
   mounts: Mount[];
@@ -369,8 +379,8 @@ export class WasiLayer {
       fd_close: (fd: number) => {
         const f = this.#fd(fd);
         if (f.preopen) return E.NOTCAPABLE;
-        closeSync(f.handle);
         this.#fds.delete(fd);
+        closeSync(f.handle);
         return E.SUCCESS;
       },
       fd_sync: () => E.SUCCESS,
@@ -441,60 +451,62 @@ export class WasiLayer {
         fdflags: number,
         outFd: number,
       ) =>
-        this.#at(dirFd, pathPtr, pathLen, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, ({ dir, name }, parent) => {
-          const { mount, root } = parent;
-          const wantsWrite =
-            (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0 ||
-            (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n ||
-            (fdflags & FDFLAGS_APPEND) !== 0;
-          if (wantsWrite && mount.readOnly) return E.ROFS;
-          const at = procPath(dir, name);
-          let st: Stats | undefined;
-          try {
-            st = name === undefined ? fstatSync(dir) : lstatSync(at);
-          } catch {
-            st = undefined;
-          }
-          if (st?.isSymbolicLink()) return E.LOOP; // following was refused or not requested
-          if (st?.isDirectory() || (oflags & OFLAGS.DIRECTORY) !== 0) {
-            if (!st) return E.NOENT;
-            if (!st.isDirectory()) return E.NOTDIR;
-            if (wantsWrite && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0) return E.ISDIR;
-            const handle = openSync(at, name === undefined ? OPEN_DIR : OPEN_DIR | constants.O_NOFOLLOW);
-            return this.#installChecked(outFd, {
-              kind: 'dir',
-              mount,
-              root,
-              handle,
-              position: 0n,
-              writable: false,
-              append: false,
-            });
-          }
-          if (st && !st.isFile()) return E.ACCES; // devices, fifos and sockets are never opened
-          if (name === undefined) return E.ISDIR;
-          // O_NOFOLLOW: never through a link swapped in since the walk; O_NONBLOCK: a FIFO swapped in cannot block.
-          let flags =
-            constants.O_NOFOLLOW | constants.O_NONBLOCK | (wantsWrite ? constants.O_RDWR : constants.O_RDONLY);
-          if (oflags & OFLAGS.TRUNC) flags |= constants.O_TRUNC;
-          const { handle, created } = openFile(at, flags, oflags);
-          try {
-            return this.#installChecked(outFd, {
-              kind: 'file',
-              mount,
-              root,
-              handle,
-              position: 0n,
-              writable: wantsWrite,
-              append: (fdflags & FDFLAGS_APPEND) !== 0,
-            });
-          } catch (err) {
-            // Checks failed after the open: a file this call created is not left behind.
-            if (created) removeIfSame(at, handle);
-            closeSync(handle);
-            throw err;
-          }
-        }),
+        this.#fds.size - this.opts.mounts.length >= MAX_OPEN_FDS
+          ? E.MFILE
+          : this.#at(dirFd, pathPtr, pathLen, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, ({ dir, name }, parent) => {
+              const { mount, root } = parent;
+              const wantsWrite =
+                (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0 ||
+                (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n ||
+                (fdflags & FDFLAGS_APPEND) !== 0;
+              if (wantsWrite && mount.readOnly) return E.ROFS;
+              const at = procPath(dir, name);
+              let st: Stats | undefined;
+              try {
+                st = name === undefined ? fstatSync(dir) : lstatSync(at);
+              } catch {
+                st = undefined;
+              }
+              if (st?.isSymbolicLink()) return E.LOOP; // following was refused or not requested
+              if (st?.isDirectory() || (oflags & OFLAGS.DIRECTORY) !== 0) {
+                if (!st) return E.NOENT;
+                if (!st.isDirectory()) return E.NOTDIR;
+                if (wantsWrite && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0) return E.ISDIR;
+                const handle = openSync(at, name === undefined ? OPEN_DIR : OPEN_DIR | constants.O_NOFOLLOW);
+                return this.#installChecked(outFd, {
+                  kind: 'dir',
+                  mount,
+                  root,
+                  handle,
+                  position: 0n,
+                  writable: false,
+                  append: false,
+                });
+              }
+              if (st && !st.isFile()) return E.ACCES; // devices, fifos and sockets are never opened
+              if (name === undefined) return E.ISDIR;
+              // O_NOFOLLOW: never through a link swapped in since the walk; O_NONBLOCK: a FIFO swapped in cannot block.
+              let flags =
+                constants.O_NOFOLLOW | constants.O_NONBLOCK | (wantsWrite ? constants.O_RDWR : constants.O_RDONLY);
+              if (oflags & OFLAGS.TRUNC) flags |= constants.O_TRUNC;
+              const { handle, created } = openFile(at, flags, oflags);
+              try {
+                return this.#installChecked(outFd, {
+                  kind: 'file',
+                  mount,
+                  root,
+                  handle,
+                  position: 0n,
+                  writable: wantsWrite,
+                  append: (fdflags & FDFLAGS_APPEND) !== 0,
+                });
+              } catch (err) {
+                // Checks failed after the open: a file this call created is not left behind.
+                if (created) removeIfSame(at, handle);
+                closeSync(handle);
+                throw err;
+              }
+            }),
       path_filestat_get: (dirFd: number, lookupFlags: number, pathPtr: number, pathLen: number, out: number) =>
         this.#at(dirFd, pathPtr, pathLen, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, ({ dir, name }) => {
           // A followed link was expanded by the walk: the name left is never a link to follow.
@@ -566,13 +578,14 @@ export class WasiLayer {
   }
 
   #install(outFd: number, f: OpenFd): number {
-    const fd = this.#nextFd++;
+    const fd = this.#nextFd;
+    this.#view.setUint32(outFd, fd, true); // a bad pointer fails before anything is installed
+    this.#nextFd++;
     this.#fds.set(fd, f);
-    this.#view.setUint32(outFd, fd, true);
     return E.SUCCESS;
   }
 
-  /** Closes every host file the plugin left open. */
+  /** Closes every host descriptor the layer holds, mount roots included. */
   close(): void {
     for (const f of this.#fds.values()) closeSync(f.handle);
     this.#fds.clear();
