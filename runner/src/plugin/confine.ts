@@ -9,7 +9,7 @@
  * walk ends in is checked once more through its /proc link before it is used. Every operation then acts on a name
  * inside that verified directory handle, never on a path string.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 /** Linux's MAXSYMLINKS: a walk that expands more links than this fails with ELOOP. */
@@ -144,19 +144,20 @@ export function resolveIn(root: Root, start: number, guestPath: string, followFi
         continue;
       }
       if (last && !followFinal) return done(root, cur, c);
-      let isLink: boolean;
+      let st: Stats | undefined;
       try {
-        const st = lstatSync(procPath(cur, c));
-        isLink = st.isSymbolicLink();
-        if (!isLink && last) return done(root, cur, c);
-        if (!isLink && !st.isDirectory()) throw new ConfineError('ENOTDIR', `${c} is not a directory`);
+        st = lstatSync(procPath(cur, c));
       } catch (err) {
-        if (code(err) === 'ENOENT' && last) {
-          if (finalFromLink) throw leaves('creating through a dangling symlink');
-          return done(root, cur, c);
-        }
-        throw err;
+        if (code(err) !== 'ENOENT' || !last) throw err;
       }
+      if (!st) {
+        // A last component that does not exist yet: named for creation, unless a link's target named it.
+        if (finalFromLink) throw leaves('creating through a dangling symlink');
+        return done(root, cur, c);
+      }
+      const isLink = st.isSymbolicLink();
+      if (!isLink && last) return done(root, cur, c);
+      if (!isLink && !st.isDirectory()) throw new ConfineError('ENOTDIR', `${c} is not a directory`);
       if (!isLink) {
         let next: number;
         try {

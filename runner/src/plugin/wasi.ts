@@ -491,6 +491,8 @@ export class WasiLayer {
               if (oflags & OFLAGS.TRUNC) flags |= constants.O_TRUNC;
               const { handle, created } = openFile(at, flags, oflags);
               try {
+                // Checked again on what was opened: a FIFO or device swapped in since the lstat is not kept.
+                if (!fstatSync(handle).isFile()) throw new ErrnoError(E.ACCES);
                 return this.#installChecked(outFd, {
                   kind: 'file',
                   mount,
