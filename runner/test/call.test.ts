@@ -180,6 +180,19 @@ describe('wasmci call: limits and faults', () => {
     expect(ok.stdout.toString()).toBe('allocated 40 MiB');
   });
 
+  it('caps the tables of a plugin: huge declared tables are refused, grown ones stop at the cap (no crash)', async () => {
+    // Both aborted the whole process (exit 134, V8 out of heap) before tables were capped.
+    const big = await runCli(['call', fixture('tablebig.wasm'), 'run']);
+    expect(big.signal).toBeNull();
+    expect(big.code, big.stderr).toBe(3);
+    expect(big.stderr).toMatch(/memory-limit.*tables need 80000000 entries at start, over the limit of 100000/);
+    const grow = await runCli(['call', fixture('tablegrow.wasm'), 'grow']);
+    expect(grow.signal).toBeNull();
+    expect(grow.code, grow.stderr).toBe(3);
+    expect(grow.stderr).toMatch(/memory-limit.*tables reached their limit/);
+    expect(grow.peakRssMiB).toBeLessThan(250);
+  });
+
   it('reports a trap with the panic message, exit 3, no stack trace', async () => {
     const r = await runCli(['call', probe(), 'panic']);
     expect(r.code).toBe(3);

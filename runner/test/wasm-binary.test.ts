@@ -3,7 +3,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PluginError } from '../src/errors.js';
-import { inspectModule, prepareModule, WASI_NAMESPACE } from '../src/plugin/wasm-binary.js';
+import {
+  inspectModule,
+  prepareModule,
+  TABLE_ENTRIES_MAX,
+  TABLE_EXPORT_PREFIX,
+  TABLES_MAX,
+  tableLimits,
+  WASI_NAMESPACE,
+} from '../src/plugin/wasm-binary.js';
 import { fixture, tempDir } from './helpers/cli.js';
 
 function wat(src: string): Uint8Array {
@@ -51,5 +59,81 @@ describe('module rewriting', () => {
     } catch (err) {
       expect((err as PluginError).kind).toBe('invalid-wasm');
     }
+  });
+});
+
+describe('table caps (issue 15 item 9)', () => {
+  const cap = BigInt(TABLE_ENTRIES_MAX);
+
+  it('gives an unbounded table a maximum, exports it, and table.grow fails past it inside wasm', async () => {
+    const out = prepareModule(
+      wat(`(module (table $t 10 funcref)
+        (func (export "grow") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0))))`),
+      16,
+    );
+    expect(inspectModule(out).tables).toEqual([{ min: 10n, max: cap, imported: false }]);
+    const { instance } = await WebAssembly.instantiate(out);
+    const grow = instance.exports.grow as (n: number) => number;
+    expect(grow(TABLE_ENTRIES_MAX)).toBe(-1);
+    expect(grow(TABLE_ENTRIES_MAX - 10)).toBe(10);
+    expect(grow(1)).toBe(-1);
+    expect((instance.exports[`${TABLE_EXPORT_PREFIX}0`] as WebAssembly.Table).length).toBe(TABLE_ENTRIES_MAX);
+  });
+
+  it('keeps a smaller declared maximum (the plugins measured: secrets 408, probe 131) and leaves it uncapped', () => {
+    expect(tableLimits([{ min: 408n, max: 408n }])).toEqual([{ max: 408n, capped: false }]);
+    const probe = inspectModule(prepareModule(readFileSync(fixture('probe.wasm')), 4096)).tables;
+    expect(probe).toHaveLength(1);
+    expect(probe[0]?.max).toBe(probe[0]?.min);
+    expect(probe[0]?.min).toBeLessThan(1000n);
+  });
+
+  it('shares the cap among all tables, imported ones included, so together they stay within it', () => {
+    const out = prepareModule(
+      wat(`(module (import "env" "t" (table 100 funcref))
+        (table 1 funcref) (table 5 1000000 externref) (table 3 7 funcref))`),
+      16,
+    );
+    const tables = inspectModule(out).tables;
+    expect(tables.map((t) => t.imported)).toEqual([true, false, false, false]);
+    const share = (cap - 109n) / 4n;
+    expect(tables.map((t) => t.max)).toEqual([100n + share, 1n + share, 5n + share, 7n]);
+    expect(tables.reduce((n, t) => n + (t.max as bigint), 0n) <= cap).toBe(true);
+  });
+
+  it('refuses a module whose tables need more than the cap at start, or that declares too many tables', () => {
+    for (const src of [
+      '(module (table 100001 funcref))',
+      '(module (table 60000 funcref) (table 40001 externref))',
+      `(module ${'(table 0 funcref)'.repeat(TABLES_MAX + 1)})`,
+    ]) {
+      try {
+        prepareModule(wat(src), 16);
+        expect.unreachable(src);
+      } catch (err) {
+        expect((err as PluginError).kind, src).toBe('memory-limit');
+        expect((err as PluginError).message).toMatch(/table/);
+      }
+    }
+  });
+
+  it('adds an export section in its place to a module that has none (start, elements and code follow it)', async () => {
+    const out = prepareModule(wat(`(module (table 2 funcref) (func $f) (start $f) (elem (i32.const 0) $f $f))`), 16);
+    const mod = await WebAssembly.compile(out);
+    expect(WebAssembly.Module.exports(mod)).toEqual([{ name: `${TABLE_EXPORT_PREFIX}0`, kind: 'table' }]);
+  });
+
+  it('caps a table with an initializer expression (0x40 0x00 form) and keeps the expression', () => {
+    // Table section: one table: 0x40 0x00, funcref, limits (no max) min 1, init `ref.null func; end`.
+    const head = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 4, 9, 1, 0x40, 0x00, 0x70, 0x00, 0x01];
+    const out = prepareModule(Uint8Array.from([...head, 0xd0, 0x70, 0x0b]), 16);
+    expect(inspectModule(out).tables).toEqual([{ min: 1n, max: cap, imported: false }]);
+    // Same table, limits now with the maximum (100 000 = LEB a0 8d 06), expression kept.
+    const table = [0x40, 0x00, 0x70, 0x01, 0x01, 0xa0, 0x8d, 0x06, 0xd0, 0x70, 0x0b];
+    expect(Buffer.from(out).includes(Buffer.from(table))).toBe(true);
+    // An instruction no initializer may hold (0xfc: a prefixed, non-constant one) is invalid.
+    expect(() => prepareModule(Uint8Array.from([...head.slice(0, 9), 8, ...head.slice(10), 0xfc, 0x0b]), 16)).toThrow(
+      /unsupported instruction 0xfc/,
+    );
   });
 });

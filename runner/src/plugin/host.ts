@@ -11,7 +11,7 @@ import { type Logger, printable } from '../log.js';
 import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { hostAllowed, type SandboxPolicy } from './policy.js';
-import { inspectModule, type ModuleInfo, prepareModule, WASM_PAGE } from './wasm-binary.js';
+import { inspectModule, type ModuleInfo, prepareModule, tableLimits, WASM_PAGE } from './wasm-binary.js';
 
 declare const __WASMCI_WORKER_SOURCE__: string | undefined;
 
@@ -90,14 +90,17 @@ const FATAL: ReadonlySet<string> = new Set(['trap', 'timeout', 'memory-limit', '
 export interface CompiledPlugin {
   module: WebAssembly.Module;
   info: ModuleInfo;
+  /** See WorkerInit.tableCaps. */
+  tableCaps: number[];
 }
 
 /** Validates, caps and compiles a module once; instances (one per worker) share the compiled code. */
 export async function compilePlugin(wasm: Uint8Array, policy: SandboxPolicy): Promise<CompiledPlugin> {
   const info = inspectModule(wasm);
   const prepared = prepareModule(wasm, Math.floor(policy.memoryMaxBytes / WASM_PAGE));
+  const tableCaps = tableLimits(info.tables).map((t) => (t.capped ? Number(t.max) : 0));
   try {
-    return { module: await WebAssembly.compile(prepared), info };
+    return { module: await WebAssembly.compile(prepared), info, tableCaps };
   } catch (err) {
     throw new PluginError(
       'invalid-wasm',
@@ -139,7 +142,13 @@ export class SandboxedPlugin {
   ): Promise<SandboxedPlugin> {
     const { port1, port2 } = new MessageChannel();
     const httpSignal = new SharedArrayBuffer(4);
-    const init: WorkerInit = { module: compiled.module, policy, httpPort: port2, httpSignal };
+    const init: WorkerInit = {
+      module: compiled.module,
+      policy,
+      tableCaps: compiled.tableCaps,
+      httpPort: port2,
+      httpSignal,
+    };
     let worker = spare;
     spare = undefined;
     if (worker) {

@@ -6,6 +6,8 @@ import type { SandboxPolicy } from './policy.js';
 export interface WorkerInit {
   module: WebAssembly.Module;
   policy: SandboxPolicy;
+  /** Per table index, the maximum wasmci imposed on it (0: the module's own, smaller one); see wasm-binary.ts. */
+  tableCaps: number[];
   /** The host answers http_request calls on this port; the worker blocks on `httpSignal` meanwhile. */
   httpPort: MessagePort | import('node:worker_threads').MessagePort;
   httpSignal: SharedArrayBuffer;

@@ -1,8 +1,10 @@
 /**
  * wasmci's own WASI preview1 layer. node:wasi is not a sandbox (Node's docs say so) and cannot mount read-only,
- * so plugins get this instead: only granted mounts exist; every path is resolved inside its mount (no `..`
- * escape, no symlink pointing out, checked on the real path); read-only mounts refuse any write; no sockets,
- * no environment, no arguments. Runs inside the plugin's worker thread, synchronously, on the module's memory.
+ * so plugins get this instead: only granted mounts exist; every path is walked inside its mount from a held
+ * directory handle (plugin/confine.ts: no `..` above the root, no symlink pointing out, no rename race redirecting
+ * an open), every descriptor holds the object it was opened on and a directory descriptor is re-checked on every
+ * use; read-only mounts refuse any write; no sockets, no environment, no arguments. Runs inside the plugin's worker
+ * thread, synchronously, on the module's memory.
  */
 import {
   closeSync,
@@ -14,16 +16,14 @@ import {
   openSync,
   readdirSync,
   readSync,
-  realpathSync,
   renameSync,
   rmdirSync,
   type Stats,
-  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
-import path from 'node:path';
+import { confirmInside, openRoot, type Place, procPath, type Root, resolveIn } from './confine.js';
 import type { Mount } from './policy.js';
 
 const E = {
@@ -36,6 +36,7 @@ const E = {
   IO: 29,
   ISDIR: 31,
   LOOP: 32,
+  MFILE: 33,
   NAMETOOLONG: 37,
   NOENT: 44,
   NOSYS: 52,
@@ -64,9 +65,9 @@ export class WasiExit extends Error {
 interface OpenFd {
   kind: 'dir' | 'file';
   mount: Mount;
-  /** Real host path of this fd (inside mount.host). */
-  host: string;
-  handle?: number;
+  root: Root;
+  /** The host descriptor: the object this fd was opened on, whatever is renamed afterwards. */
+  handle: number;
   position: bigint;
   writable: boolean;
   append: boolean;
@@ -74,11 +75,23 @@ interface OpenFd {
   preopen?: string;
 }
 
+/**
+ * Descriptors a plugin may hold open at once, files and directories (its mounts not counted). Each is a host
+ * descriptor of the whole process: unbounded, one plugin could take all of them (the soft limit Node raises to
+ * the hard one, 20 000 here) and leave the runner unable to open the files it scans or write its reports. Plugins
+ * hold a handful; a recursive walk one per level. (Node closes a worker's descriptors when it ends, so a killed
+ * instance leaks none.)
+ */
+export const MAX_OPEN_FDS = 256;
+
 export interface WasiOptions {
   mounts: Mount[];
   /** Called with the plugin's stdout/stderr bytes. */
   onOutput(fd: 1 | 2, bytes: Uint8Array): void;
 }
+
+/** Opens a directory found by a walk (the name inside it, or the walk's directory itself). */
+const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY;
 
 class ErrnoError extends Error {
   constructor(readonly errno: number) {
@@ -109,15 +122,15 @@ function errnoFromNode(err: unknown): number {
       return E.LOOP;
     case 'ENAMETOOLONG':
       return E.NAMETOOLONG;
+    case 'ENOTCAPABLE':
+      return E.NOTCAPABLE;
+    case 'EINVAL':
+      return E.INVAL;
     case 'EROFS':
       return E.ROFS;
     default:
       return E.IO;
   }
-}
-
-function within(root: string, p: string): boolean {
-  return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
 export class WasiLayer {
@@ -128,10 +141,12 @@ export class WasiLayer {
 
   constructor(private readonly opts: WasiOptions) {
     opts.mounts.forEach((m, i) => {
+      const root = openRoot(m.host);
       this.#fds.set(3 + i, {
         kind: 'dir',
         mount: m,
-        host: m.host,
+        root,
+        handle: root.handle,
         position: 0n,
         writable: false,
         append: false,
@@ -168,48 +183,31 @@ export class WasiLayer {
   }
 
   /**
-   * Resolves a guest path relative to a directory fd to a host path inside the same mount. Rejects escapes
-   * lexically (`..` above the mount) and physically (symlinks whose target lies outside the mount).
+   * Resolves a guest path relative to directory fd `dirFd` (plugin/confine.ts) and runs `use` on where it leads;
+   * the walk's directory handle is closed afterwards.
    */
-  #resolve(dirFd: number, guestPath: string, followFinal: boolean): { host: string; mount: Mount } {
+  #at(
+    dirFd: number,
+    pathPtr: number,
+    pathLen: number,
+    followFinal: boolean,
+    use: (place: Place, dir: OpenFd) => number,
+  ): number {
+    const guestPath = this.#string(pathPtr, pathLen); // a bad pointer is EFAULT before anything else
     const dir = this.#fd(dirFd);
     if (dir.kind !== 'dir') throw new ErrnoError(E.NOTDIR);
-    if (guestPath.includes('\0')) throw new ErrnoError(E.INVAL);
-    if (guestPath.startsWith('/')) throw new ErrnoError(E.NOTCAPABLE);
-    const rel = path.relative(dir.mount.host, dir.host);
-    const joined = path.posix.normalize(path.posix.join(rel.split(path.sep).join('/'), guestPath));
-    if (joined === '..' || joined.startsWith('../')) throw new ErrnoError(E.NOTCAPABLE);
-    const host = path.join(dir.mount.host, joined);
-    if (joined === '.') return { host: dir.mount.host, mount: dir.mount };
-    // Physical check: the real path of the parent (and of the target, when following) must stay in the mount.
-    const parent = path.dirname(host);
-    let realParent: string;
+    const place = resolveIn(dir.root, dir.handle, guestPath, followFinal);
     try {
-      realParent = realpathSync(parent);
-    } catch (err) {
-      throw new ErrnoError(errnoFromNode(err));
+      return use(place, dir);
+    } finally {
+      closeSync(place.dir);
     }
-    if (!within(dir.mount.host, realParent)) throw new ErrnoError(E.NOTCAPABLE);
-    let target = path.join(realParent, path.basename(host));
-    if (host === dir.mount.host || joined === '.') target = dir.mount.host;
-    if (followFinal) {
-      try {
-        const real = realpathSync(target);
-        if (!within(dir.mount.host, real)) throw new ErrnoError(E.NOTCAPABLE);
-        target = real;
-      } catch (err) {
-        if (err instanceof ErrnoError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') throw new ErrnoError(errnoFromNode(err));
-        // A dangling symlink must not be created through: refuse if the final component is a link.
-        try {
-          if (lstatSync(target).isSymbolicLink()) throw new ErrnoError(E.NOTCAPABLE);
-        } catch (e) {
-          if (e instanceof ErrnoError) throw e;
-        }
-      }
-    }
-    return { host: target, mount: dir.mount };
+  }
+
+  /** A directory descriptor's handle, checked to be still inside its mount (it may have been moved meanwhile). */
+  #dirHandle(f: OpenFd): number {
+    confirmInside(f.root, f.handle, 'the directory');
+    return f.handle;
   }
 
   #writeFilestat(ptr: number, st: Stats): void {
@@ -318,7 +316,7 @@ export class WasiLayer {
           }
         } else {
           const f = this.#fd(fd);
-          if (f.kind !== 'file' || f.handle === undefined) return E.BADF;
+          if (f.kind !== 'file') return E.BADF;
           if (!f.writable) return f.mount.readOnly ? E.ROFS : E.BADF;
           for (const c of chunks) {
             const pos = f.append ? fstatSync(f.handle).size : Number(f.position);
@@ -337,7 +335,7 @@ export class WasiLayer {
           return E.SUCCESS;
         }
         const f = this.#fd(fd);
-        if (f.kind !== 'file' || f.handle === undefined) return f.kind === 'dir' ? E.ISDIR : E.BADF;
+        if (f.kind !== 'file') return f.kind === 'dir' ? E.ISDIR : E.BADF;
         let total = 0;
         for (const c of this.#iovecs(iovs, iovsLen)) {
           const n = readSync(f.handle, c, 0, c.length, Number(f.position));
@@ -350,7 +348,7 @@ export class WasiLayer {
       },
       fd_pread: (fd: number, iovs: number, iovsLen: number, offset: bigint, nread: number) => {
         const f = this.#fd(fd);
-        if (f.kind !== 'file' || f.handle === undefined) return E.BADF;
+        if (f.kind !== 'file') return E.BADF;
         let total = 0;
         let pos = Number(offset);
         for (const c of this.#iovecs(iovs, iovsLen)) {
@@ -365,7 +363,7 @@ export class WasiLayer {
       fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
         if (fd <= 2) return E.SPIPE;
         const f = this.#fd(fd);
-        if (f.kind !== 'file' || f.handle === undefined) return E.BADF;
+        if (f.kind !== 'file') return E.BADF;
         const base = whence === 0 ? 0n : whence === 1 ? f.position : BigInt(fstatSync(f.handle).size);
         const next = base + BigInt.asIntN(64, offset);
         if (next < 0n) return E.INVAL;
@@ -381,8 +379,8 @@ export class WasiLayer {
       fd_close: (fd: number) => {
         const f = this.#fd(fd);
         if (f.preopen) return E.NOTCAPABLE;
-        if (f.handle !== undefined) closeSync(f.handle);
         this.#fds.delete(fd);
+        closeSync(f.handle);
         return E.SUCCESS;
       },
       fd_sync: () => E.SUCCESS,
@@ -397,12 +395,12 @@ export class WasiLayer {
           return E.SUCCESS;
         }
         const f = this.#fd(fd);
-        this.#writeFilestat(out, f.handle !== undefined ? fstatSync(f.handle) : statSync(f.host));
+        this.#writeFilestat(out, fstatSync(f.kind === 'dir' ? this.#dirHandle(f) : f.handle));
         return E.SUCCESS;
       },
       fd_filestat_set_size: (fd: number, size: bigint) => {
         const f = this.#fd(fd);
-        if (!f.writable || f.handle === undefined) return f.mount.readOnly ? E.ROFS : E.BADF;
+        if (f.kind !== 'file' || !f.writable) return f.mount.readOnly ? E.ROFS : E.BADF;
         ftruncateSync(f.handle, Number(size));
         return E.SUCCESS;
       },
@@ -410,7 +408,8 @@ export class WasiLayer {
       fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, used: number) => {
         const f = this.#fd(fd);
         if (f.kind !== 'dir') return E.NOTDIR;
-        const entries = readdirSync(f.host, { withFileTypes: true });
+        // Through the descriptor: the directory opened, not whatever a rename has put at its old path since.
+        const entries = readdirSync(procPath(this.#dirHandle(f)), { withFileTypes: true });
         const out = this.#bytes(buf, bufLen);
         let off = 0;
         for (let i = Number(cookie); i < entries.length && off < bufLen; i++) {
@@ -451,79 +450,103 @@ export class WasiLayer {
         _rightsInheriting: bigint,
         fdflags: number,
         outFd: number,
-      ) => {
-        const { host, mount } = this.#resolve(
-          dirFd,
-          this.#string(pathPtr, pathLen),
-          (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0,
-        );
-        const wantsWrite =
-          (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0 ||
-          (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n ||
-          (fdflags & FDFLAGS_APPEND) !== 0;
-        if (wantsWrite && mount.readOnly) return E.ROFS;
-        let st: Stats | undefined;
-        try {
-          st = lstatSync(host);
-        } catch {
-          st = undefined;
-        }
-        if (st?.isSymbolicLink()) return E.LOOP; // following was refused or not requested
-        if (st?.isDirectory() || (oflags & OFLAGS.DIRECTORY) !== 0) {
-          if (!st) return E.NOENT;
-          if (!st.isDirectory()) return E.NOTDIR;
-          if (wantsWrite && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0) return E.ISDIR;
-          return this.#install(outFd, { kind: 'dir', mount, host, position: 0n, writable: false, append: false });
-        }
-        if (st && !st.isFile()) return E.ACCES; // devices, fifos and sockets are never opened
-        let flags = constants.O_NOFOLLOW | (wantsWrite ? constants.O_RDWR : constants.O_RDONLY);
-        if (oflags & OFLAGS.CREAT) flags |= constants.O_CREAT;
-        if (oflags & OFLAGS.EXCL) flags |= constants.O_EXCL;
-        if (oflags & OFLAGS.TRUNC) flags |= constants.O_TRUNC;
-        const handle = openSync(host, flags, 0o644);
-        return this.#install(outFd, {
-          kind: 'file',
-          mount,
-          host,
-          handle,
-          position: 0n,
-          writable: wantsWrite,
-          append: (fdflags & FDFLAGS_APPEND) !== 0,
-        });
-      },
-      path_filestat_get: (dirFd: number, lookupFlags: number, pathPtr: number, pathLen: number, out: number) => {
-        const follow = (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-        const { host } = this.#resolve(dirFd, this.#string(pathPtr, pathLen), follow);
-        this.#writeFilestat(out, follow ? statSync(host) : lstatSync(host));
-        return E.SUCCESS;
-      },
+      ) =>
+        this.#fds.size - this.opts.mounts.length >= MAX_OPEN_FDS
+          ? E.MFILE
+          : this.#at(dirFd, pathPtr, pathLen, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, ({ dir, name }, parent) => {
+              const { mount, root } = parent;
+              const wantsWrite =
+                (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0 ||
+                (BigInt(rightsBase) & RIGHT_FD_WRITE) !== 0n ||
+                (fdflags & FDFLAGS_APPEND) !== 0;
+              if (wantsWrite && mount.readOnly) return E.ROFS;
+              const at = procPath(dir, name);
+              let st: Stats | undefined;
+              try {
+                st = name === undefined ? fstatSync(dir) : lstatSync(at);
+              } catch {
+                st = undefined;
+              }
+              if (st?.isSymbolicLink()) return E.LOOP; // following was refused or not requested
+              if (st?.isDirectory() || (oflags & OFLAGS.DIRECTORY) !== 0) {
+                if (!st) return E.NOENT;
+                if (!st.isDirectory()) return E.NOTDIR;
+                if (wantsWrite && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC)) !== 0) return E.ISDIR;
+                const handle = openSync(at, name === undefined ? OPEN_DIR : OPEN_DIR | constants.O_NOFOLLOW);
+                return this.#installChecked(outFd, {
+                  kind: 'dir',
+                  mount,
+                  root,
+                  handle,
+                  position: 0n,
+                  writable: false,
+                  append: false,
+                });
+              }
+              if (st && !st.isFile()) return E.ACCES; // devices, fifos and sockets are never opened
+              if (name === undefined) return E.ISDIR;
+              // O_NOFOLLOW: never through a link swapped in since the walk; O_NONBLOCK: a FIFO swapped in cannot block.
+              let flags =
+                constants.O_NOFOLLOW | constants.O_NONBLOCK | (wantsWrite ? constants.O_RDWR : constants.O_RDONLY);
+              if (oflags & OFLAGS.TRUNC) flags |= constants.O_TRUNC;
+              const { handle, created } = openFile(at, flags, oflags);
+              try {
+                // Checked again on what was opened: a FIFO or device swapped in since the lstat is not kept.
+                if (!fstatSync(handle).isFile()) throw new ErrnoError(E.ACCES);
+                return this.#installChecked(outFd, {
+                  kind: 'file',
+                  mount,
+                  root,
+                  handle,
+                  position: 0n,
+                  writable: wantsWrite,
+                  append: (fdflags & FDFLAGS_APPEND) !== 0,
+                });
+              } catch (err) {
+                // Checks failed after the open: a file this call created is not left behind.
+                if (created) removeIfSame(at, handle);
+                closeSync(handle);
+                throw err;
+              }
+            }),
+      path_filestat_get: (dirFd: number, lookupFlags: number, pathPtr: number, pathLen: number, out: number) =>
+        this.#at(dirFd, pathPtr, pathLen, (lookupFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, ({ dir, name }) => {
+          // A followed link was expanded by the walk: the name left is never a link to follow.
+          this.#writeFilestat(out, name === undefined ? fstatSync(dir) : lstatSync(procPath(dir, name)));
+          return E.SUCCESS;
+        }),
       path_filestat_set_times: () => E.NOSYS,
-      path_create_directory: (dirFd: number, pathPtr: number, pathLen: number) => {
-        const { host, mount } = this.#resolve(dirFd, this.#string(pathPtr, pathLen), false);
-        if (mount.readOnly) return E.ROFS;
-        mkdirSync(host);
-        return E.SUCCESS;
-      },
-      path_remove_directory: (dirFd: number, pathPtr: number, pathLen: number) => {
-        const { host, mount } = this.#resolve(dirFd, this.#string(pathPtr, pathLen), false);
-        if (mount.readOnly) return E.ROFS;
-        if (host === mount.host) return E.NOTCAPABLE;
-        rmdirSync(host);
-        return E.SUCCESS;
-      },
-      path_unlink_file: (dirFd: number, pathPtr: number, pathLen: number) => {
-        const { host, mount } = this.#resolve(dirFd, this.#string(pathPtr, pathLen), false);
-        if (mount.readOnly) return E.ROFS;
-        unlinkSync(host);
-        return E.SUCCESS;
-      },
-      path_rename: (fromFd: number, fromPtr: number, fromLen: number, toFd: number, toPtr: number, toLen: number) => {
-        const from = this.#resolve(fromFd, this.#string(fromPtr, fromLen), false);
-        const to = this.#resolve(toFd, this.#string(toPtr, toLen), false);
-        if (from.mount.readOnly || to.mount.readOnly) return E.ROFS;
-        renameSync(from.host, to.host);
-        return E.SUCCESS;
-      },
+      path_create_directory: (dirFd: number, pathPtr: number, pathLen: number) =>
+        this.#at(dirFd, pathPtr, pathLen, false, ({ dir, name }, { mount }) => {
+          if (mount.readOnly) return E.ROFS;
+          if (name === undefined) return E.EXIST;
+          mkdirSync(procPath(dir, name));
+          return E.SUCCESS;
+        }),
+      path_remove_directory: (dirFd: number, pathPtr: number, pathLen: number) =>
+        this.#at(dirFd, pathPtr, pathLen, false, ({ dir, name }, { mount }) => {
+          if (mount.readOnly) return E.ROFS;
+          if (name === undefined) return E.NOTCAPABLE; // the mount root, or a directory named by `.`
+          rmdirSync(procPath(dir, name));
+          return E.SUCCESS;
+        }),
+      path_unlink_file: (dirFd: number, pathPtr: number, pathLen: number) =>
+        this.#at(dirFd, pathPtr, pathLen, false, ({ dir, name }, { mount }) => {
+          if (mount.readOnly) return E.ROFS;
+          if (name === undefined) return E.ISDIR;
+          unlinkSync(procPath(dir, name));
+          return E.SUCCESS;
+        }),
+      path_rename: (fromFd: number, fromPtr: number, fromLen: number, toFd: number, toPtr: number, toLen: number) =>
+        this.#at(fromFd, fromPtr, fromLen, false, (from, { mount: fromMount }) =>
+          this.#at(toFd, toPtr, toLen, false, (to, { mount: toMount }) => {
+            if (fromMount.readOnly || toMount.readOnly) return E.ROFS;
+            if (from.name === undefined || to.name === undefined) return E.NOTCAPABLE;
+            // Both names inside verified directory handles: a rename never moves anything across a mount's edge.
+            renameSync(procPath(from.dir, from.name), procPath(to.dir, to.name));
+            return E.SUCCESS;
+          }),
+        ),
       // Plugins never create links: a link is the classic way out of a directory jail.
       path_symlink: () => E.PERM,
       path_link: () => E.PERM,
@@ -545,17 +568,62 @@ export class WasiLayer {
     return out;
   }
 
+  /** Installs a descriptor for a handle just opened, after checking the object it holds is inside the mount. */
+  #installChecked(outFd: number, f: OpenFd): number {
+    try {
+      confirmInside(f.root, f.handle, f.kind === 'dir' ? 'the directory' : 'the file');
+      return this.#install(outFd, f);
+    } catch (err) {
+      if (f.kind === 'dir') closeSync(f.handle);
+      throw err;
+    }
+  }
+
   #install(outFd: number, f: OpenFd): number {
-    const fd = this.#nextFd++;
+    const fd = this.#nextFd;
+    this.#view.setUint32(outFd, fd, true); // a bad pointer fails before anything is installed
+    this.#nextFd++;
     this.#fds.set(fd, f);
-    this.#view.setUint32(outFd, fd, true);
     return E.SUCCESS;
   }
 
-  /** Closes every host file the plugin left open. */
+  /** Closes every host descriptor the layer holds, mount roots included. */
   close(): void {
-    for (const f of this.#fds.values()) if (f.handle !== undefined) closeSync(f.handle);
+    for (const f of this.#fds.values()) closeSync(f.handle);
     this.#fds.clear();
+  }
+}
+
+/**
+ * Opens a file named inside a verified directory. A creation is always O_EXCL (never through a link, and known to
+ * be this call's, so it can be undone); a plain O_CREAT open first tries the existing file.
+ */
+function openFile(at: string, flags: number, oflags: number): { handle: number; created: boolean } {
+  if ((oflags & OFLAGS.CREAT) === 0) return { handle: openSync(at, flags), created: false };
+  const create = () => ({ handle: openSync(at, flags | constants.O_CREAT | constants.O_EXCL, 0o644), created: true });
+  if (oflags & OFLAGS.EXCL) return create();
+  try {
+    return { handle: openSync(at, flags), created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    return create();
+  } catch (err) {
+    // Created by someone else between the two opens: open theirs, as O_CREAT without O_EXCL would have.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return { handle: openSync(at, flags), created: false };
+  }
+}
+
+/** Unlinks `at` if it still names the file `handle` holds (and not something renamed into its place). */
+function removeIfSame(at: string, handle: number): void {
+  try {
+    const held = fstatSync(handle, { bigint: true });
+    const named = lstatSync(at, { bigint: true });
+    if (held.dev === named.dev && held.ino === named.ino) unlinkSync(at);
+  } catch {
+    // Gone already.
   }
 }
 

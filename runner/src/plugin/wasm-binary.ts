@@ -1,7 +1,8 @@
 /**
  * Reads and rewrites a WebAssembly module's binary before it is compiled, so the sandbox can enforce what
- * the Extism SDK does not: a cap on the module's own linear memory (the SDK's `maxPages` only covers host blocks)
- * and routing WASI imports to wasmci's own file layer instead of node:wasi.
+ * the Extism SDK does not: a cap on the module's own linear memory (the SDK's `maxPages` only covers host blocks),
+ * a cap on its tables (V8 keeps table entries on the heap: 8 tables of 10 million entries abort the whole process,
+ * exit 134, issue 15 item 9), and routing WASI imports to wasmci's own file layer instead of node:wasi.
  */
 import { PluginError } from '../errors.js';
 
@@ -9,6 +10,19 @@ export const WASM_PAGE = 65536;
 /** Import module names a WASI-preview1 module may use; all are served by wasmci's layer under WASI_NAMESPACE. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
 export const WASI_NAMESPACE = 'wasmci:wasi';
+/**
+ * Table entries a module may hold, all its tables together (declared, imported and grown). Plugins use a few
+ * hundred (measured: secrets 408, probe 131, the AssemblyScript example 5); 100 000 funcref entries cost
+ * 1.5 MB of V8 heap (2.7 MB RSS, measured), while 8 tables of 10 million abort the process.
+ */
+export const TABLE_ENTRIES_MAX = 100_000;
+/** Tables a module may declare (real plugins declare one). */
+export const TABLES_MAX = 100;
+/**
+ * Every table is exported under this prefix plus its index, so that the worker can tell a trap after a failed
+ * `table.grow` (a table near the maximum wasmci set) from any other trap.
+ */
+export const TABLE_EXPORT_PREFIX = 'wasmci__table';
 /**
  * The SDK runs `_initialize`/`_start` while instantiating, before the host can hand the module's memory to the
  * WASI layer; renamed, they are run by the worker once the layer is ready.
@@ -22,6 +36,8 @@ export interface ModuleInfo {
   imports: { module: string; name: string; kind: number }[];
   exports: { name: string; kind: number }[];
   memories: { min: bigint; max?: bigint; shared: boolean; is64: boolean; imported: boolean }[];
+  /** In table index order: imported tables first. */
+  tables: { min: bigint; max?: bigint; imported: boolean }[];
   importsWasi: boolean;
 }
 
@@ -121,15 +137,75 @@ function writeLimits(l: Limits): number[] {
   return [l.flags, ...leb(l.min), ...(l.max !== undefined ? leb(l.max) : [])];
 }
 
-function skipImportDesc(r: Reader, kind: number): Limits | undefined {
+/** A reference type: one byte, or 0x63/0x64 (`ref null ht` / `ref ht`) and a heap type (s33). */
+function skipRefType(r: Reader): void {
+  const b = r.byte();
+  if (b === 0x63 || b === 0x64) r.leb();
+}
+
+/**
+ * Skips a constant expression up to its `end`. Only the instructions a table initializer can use (numeric
+ * constants, extended-constant arithmetic, global.get, ref.null, ref.func); anything else is refused as invalid.
+ */
+function skipConstExpr(r: Reader): void {
+  for (;;) {
+    const op = r.byte();
+    switch (op) {
+      case 0x0b: // end
+        return;
+      case 0x41: // i32.const
+      case 0x42: // i64.const
+      case 0x23: // global.get
+      case 0xd0: // ref.null heaptype
+      case 0xd2: // ref.func
+        r.leb();
+        break;
+      case 0x43: // f32.const
+        r.bytes(4);
+        break;
+      case 0x44: // f64.const
+        r.bytes(8);
+        break;
+      case 0x6a: // i32.add, i32.sub, i32.mul, i64.add, i64.sub, i64.mul (extended constants)
+      case 0x6b:
+      case 0x6c:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+        break;
+      default:
+        throw new RangeError(`unsupported instruction 0x${op.toString(16)} in a table initializer`);
+    }
+  }
+}
+
+interface TableType {
+  /** The bytes before the limits: the reference type, with the 0x40 0x00 prefix of a table with an initializer. */
+  head: Uint8Array;
+  limits: Limits;
+  /** The initializer expression after the limits, if any. */
+  tail: Uint8Array;
+}
+
+function readTableType(r: Reader, withInit: boolean): TableType {
+  const start = r.pos;
+  const hasInit = withInit && r.buf[r.pos] === 0x40;
+  if (hasInit && r.byte() === 0x40 && r.byte() !== 0x00) throw new RangeError('malformed table type');
+  skipRefType(r);
+  const head = r.buf.subarray(start, r.pos);
+  const limits = readLimits(r);
+  const tailStart = r.pos;
+  if (hasInit) skipConstExpr(r);
+  return { head, limits, tail: r.buf.subarray(tailStart, r.pos) };
+}
+
+function skipImportDesc(r: Reader, kind: number): Limits | TableType | undefined {
   switch (kind) {
     case 0: // func: type index
       r.u32();
       return undefined;
     case 1: // table: reftype + limits
-      r.byte();
-      readLimits(r);
-      return undefined;
+      return readTableType(r, false);
     case 2: // memory
       return readLimits(r);
     case 3: // global: valtype + mutability
@@ -155,7 +231,7 @@ function invalid(err: unknown): PluginError {
 
 export function inspectModule(bytes: Uint8Array): ModuleInfo {
   try {
-    const info: ModuleInfo = { imports: [], exports: [], memories: [], importsWasi: false };
+    const info: ModuleInfo = { imports: [], exports: [], memories: [], tables: [], importsWasi: false };
     for (const s of sections(bytes)) {
       const r = new Reader(s.body);
       if (s.id === 2) {
@@ -164,9 +240,12 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
           const module = r.name();
           const name = r.name();
           const kind = r.byte();
-          const lim = skipImportDesc(r, kind);
+          const desc = skipImportDesc(r, kind);
           info.imports.push({ module, name, kind });
           if (WASI_MODULES.has(module)) info.importsWasi = true;
+          if (desc && 'limits' in desc)
+            info.tables.push({ min: desc.limits.min, max: desc.limits.max, imported: true });
+          const lim = kind === 2 ? (desc as Limits) : undefined;
           if (lim)
             info.memories.push({
               min: lim.min,
@@ -175,6 +254,12 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
               is64: !!(lim.flags & 4),
               imported: true,
             });
+        }
+      } else if (s.id === 4) {
+        const n = r.u32();
+        for (let i = 0; i < n; i++) {
+          const { limits } = readTableType(r, true);
+          info.tables.push({ min: limits.min, max: limits.max, imported: false });
         }
       } else if (s.id === 5) {
         const n = r.u32();
@@ -205,8 +290,40 @@ export function inspectModule(bytes: Uint8Array): ModuleInfo {
 }
 
 /**
- * Returns a copy of the module whose memories cannot grow past `maxPages` and whose WASI imports point at
- * WASI_NAMESPACE. Fails when the module needs more initial memory than allowed.
+ * New maxima for a module's tables: the entries its tables may grow by, after their declared minimums, shared
+ * equally, so that all tables together stay within `TABLE_ENTRIES_MAX`; a smaller declared maximum is kept
+ * (`capped` false: reaching it is the module's own business). Fails when the module declares too many tables or
+ * needs more entries at start than the cap.
+ */
+export function tableLimits(tables: readonly { min: bigint; max?: bigint }[]): { max: bigint; capped: boolean }[] {
+  if (tables.length > TABLES_MAX) {
+    throw new PluginError(
+      'memory-limit',
+      `the plugin declares ${tables.length} tables, over the limit of ${TABLES_MAX}`,
+      'plugins need one table; this module was built to exhaust the host, do not run it',
+    );
+  }
+  const needed = tables.reduce((n, t) => n + t.min, 0n);
+  const cap = BigInt(TABLE_ENTRIES_MAX);
+  if (needed > cap) {
+    throw new PluginError(
+      'memory-limit',
+      `the plugin's tables need ${needed} entries at start, over the limit of ${TABLE_ENTRIES_MAX}`,
+      'plugins use a few hundred table entries; this module was built to exhaust the host, do not run it',
+    );
+  }
+  const share = tables.length > 0 ? (cap - needed) / BigInt(tables.length) : 0n;
+  return tables.map((t) =>
+    t.max !== undefined && t.max <= t.min + share
+      ? { max: t.max, capped: false }
+      : { max: t.min + share, capped: true },
+  );
+}
+
+/**
+ * Returns a copy of the module whose memories cannot grow past `maxPages`, whose tables cannot grow past their
+ * share of `TABLE_ENTRIES_MAX` (each exported as `TABLE_EXPORT_PREFIX` + index), and whose WASI imports point at
+ * WASI_NAMESPACE. Fails when the module needs more initial memory or table entries than allowed.
  */
 export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<ArrayBuffer> {
   let secs: Section[];
@@ -215,6 +332,14 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<A
   } catch (err) {
     throw invalid(err);
   }
+  const maxima = tableLimits(inspectModule(bytes).tables).map((t) => t.max);
+  let tableIndex = 0;
+  const capTable = (t: TableType): number[] => {
+    const max = maxima[tableIndex++] as bigint;
+    return [...t.head, ...writeLimits({ flags: t.limits.flags | 1, min: t.limits.min, max }), ...t.tail];
+  };
+  const tableExports = (): number[] =>
+    maxima.flatMap((_, i) => [...encodeName(`${TABLE_EXPORT_PREFIX}${i}`), 1, ...leb(i)]);
   const cap = BigInt(maxPages);
   const capLimits = (l: Limits): Limits => {
     if (l.min > cap) {
@@ -227,7 +352,18 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<A
     return { flags: l.flags | 1, min: l.min, max: l.max !== undefined && l.max < cap ? l.max : cap };
   };
   const out: number[][] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
+  const emit = (id: number, body: Uint8Array | number[]) => {
+    const bodyArr = body instanceof Uint8Array ? body : Uint8Array.from(body);
+    out.push([id, ...leb(bodyArr.length)]);
+    out.push(bodyArr as unknown as number[]);
+  };
+  let exported = false;
   for (const s of secs) {
+    // A module without an export section gets one where it belongs: before start, element, data count, code, data.
+    if (!exported && maxima.length > 0 && [8, 9, 10, 11, 12].includes(s.id)) {
+      emit(7, [...leb(maxima.length), ...tableExports()]);
+      exported = true;
+    }
     let body: Uint8Array | number[] = s.body;
     try {
       if (s.id === 2) {
@@ -239,11 +375,18 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<A
           const name = r.name();
           const kind = r.byte();
           const start = r.pos;
-          const lim = skipImportDesc(r, kind);
+          const desc = skipImportDesc(r, kind);
           w.push(...encodeName(WASI_MODULES.has(module) ? WASI_NAMESPACE : module), ...encodeName(name), kind);
-          if (lim) w.push(...writeLimits(capLimits(lim)));
+          if (kind === 1) w.push(...capTable(desc as TableType));
+          else if (kind === 2) w.push(...writeLimits(capLimits(desc as Limits)));
           else w.push(...s.body.subarray(start, r.pos));
         }
+        body = w;
+      } else if (s.id === 4) {
+        const r = new Reader(s.body);
+        const n = r.u32();
+        const w: number[] = [...leb(n)];
+        for (let i = 0; i < n; i++) w.push(...capTable(readTableType(r, true)));
         body = w;
       } else if (s.id === 5) {
         const r = new Reader(s.body);
@@ -254,7 +397,7 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<A
       } else if (s.id === 7) {
         const r = new Reader(s.body);
         const n = r.u32();
-        const w: number[] = [...leb(n)];
+        const w: number[] = [...leb(n + maxima.length)];
         for (let i = 0; i < n; i++) {
           const name = r.name();
           const kind = r.byte();
@@ -265,16 +408,17 @@ export function prepareModule(bytes: Uint8Array, maxPages: number): Uint8Array<A
             ...leb(index),
           );
         }
+        w.push(...tableExports());
         body = w;
+        exported = true;
       }
     } catch (err) {
       if (err instanceof PluginError) throw err;
       throw invalid(err);
     }
-    const bodyArr = body instanceof Uint8Array ? body : Uint8Array.from(body);
-    out.push([s.id, ...leb(bodyArr.length)]);
-    out.push(bodyArr as unknown as number[]);
+    emit(s.id, body);
   }
+  if (!exported && maxima.length > 0) emit(7, [...leb(maxima.length), ...tableExports()]);
   const total = out.reduce((n, p) => n + p.length, 0);
   const result = new Uint8Array(total);
   let off = 0;

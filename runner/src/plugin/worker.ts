@@ -17,7 +17,7 @@ import { reportedPaths } from '../scan/protocol.js';
 import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { INTERNAL_EXPORTS } from './messages.js';
 import { hostAllowed } from './policy.js';
-import { RENAMED_EXPORTS, WASI_NAMESPACE, WASM_PAGE } from './wasm-binary.js';
+import { RENAMED_EXPORTS, TABLE_EXPORT_PREFIX, TABLE_ENTRIES_MAX, WASI_NAMESPACE, WASM_PAGE } from './wasm-binary.js';
 import { WasiExit, WasiLayer } from './wasi.js';
 
 class HostDenied extends Error {}
@@ -37,14 +37,18 @@ function setUp(given: WorkerInit): void {
   init = given;
   policy = given.policy;
   httpFlag = new Int32Array(given.httpSignal);
-  wasi = new WasiLayer({
+  void main();
+}
+
+/** The WASI layer opens the mount roots: inside main's try, so a mount it cannot hold is a clean load error. */
+function startWasi(): WasiLayer {
+  return new WasiLayer({
     mounts: policy.mounts,
     onOutput(fd, bytes) {
       if (fd === 2) stderrTail = (stderrTail + new TextDecoder().decode(bytes)).slice(-4096);
       post({ type: 'stdio', fd, bytes }, [bytes.buffer as ArrayBuffer]);
     },
   });
-  void main();
 }
 
 const logAt = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: unknown) =>
@@ -101,6 +105,17 @@ function httpRequest(ctx: CallContext, reqAddr: bigint, bodyAddr: bigint): bigin
   return ctx.store(reply.body);
 }
 
+/** The module's tables that wasmci capped (exported by wasm-binary.ts under TABLE_EXPORT_PREFIX), with their cap. */
+let cappedTables: { table: WebAssembly.Table; cap: number }[] = [];
+
+/**
+ * Like a failed memory.grow, a failed table.grow is invisible to the host: a trap with a table this close to the
+ * maximum wasmci gave it (10%, as for memory) is almost surely one.
+ */
+function tableNearCap(): boolean {
+  return cappedTables.some(({ table, cap }) => table.length + Math.max(1, cap / 10) >= cap);
+}
+
 function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind: PluginFaultKind; message: string } {
   const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
   const withTail = (m: string) => (tail ? `${m} (plugin stderr: ${tail})` : m);
@@ -117,6 +132,12 @@ function classify(err: unknown, memory: WebAssembly.Memory | undefined): { kind:
     return {
       kind: 'memory-limit',
       message: withTail(`the plugin ran out of memory at the ${policy.memoryMaxBytes / 1048576} MiB limit`),
+    };
+  }
+  if (err instanceof WebAssembly.RuntimeError && tableNearCap()) {
+    return {
+      kind: 'memory-limit',
+      message: withTail(`the plugin's tables reached their limit (${TABLE_ENTRIES_MAX} entries in all)`),
     };
   }
   if (err instanceof RangeError && /allocation failed|out of memory/i.test(msg)) {
@@ -143,6 +164,7 @@ async function main(): Promise<void> {
   let plugin: Awaited<ReturnType<typeof createPlugin>>;
   let exportsObj: WebAssembly.Exports;
   try {
+    wasi = startWasi();
     plugin = await createPlugin(
       { wasm: [{ module: init.module }] },
       {
@@ -172,6 +194,10 @@ async function main(): Promise<void> {
     const instance = await plugin.getInstance();
     exportsObj = instance.exports;
     memory = exportsObj.memory instanceof WebAssembly.Memory ? exportsObj.memory : undefined;
+    cappedTables = Object.entries(exportsObj).flatMap(([n, v]) => {
+      const cap = n.startsWith(TABLE_EXPORT_PREFIX) ? init.tableCaps[Number(n.slice(TABLE_EXPORT_PREFIX.length))] : 0;
+      return cap && v instanceof WebAssembly.Table ? [{ table: v, cap }] : [];
+    });
     if (memory) wasi.setMemory(memory);
     const initFn = exportsObj[RENAMED_EXPORTS._initialize as string];
     if (typeof initFn === 'function') initFn();
