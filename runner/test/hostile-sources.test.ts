@@ -304,6 +304,28 @@ describe('item 3: a cache or lockfile inside the checkout can refuse bytes, neve
     expect(gl.log.length).toBe(before + 1);
   });
 
+  it('a file the checkout holds cannot stand in for a short reference through WASMCI_DEFAULT_SOURCE', async () => {
+    const repo = GitRepo.init();
+    repo.write('probe@1.2.0', pwned).commit('merge request: a file named like the plugin');
+    const env = ciEnv(repo, { WASMCI_DEFAULT_SOURCE: 'gitlab:42' });
+    const r = await runCli(['call', 'probe@1.2.0', 'echo', '--input', 'hi'], { cwd: repo.dir, env });
+    expect(r.stdout.toString()).not.toContain('PWNED');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /names both a file in the checked-out tree .* and a package through WASMCI_DEFAULT_SOURCE/,
+    );
+    expect(r.stderr).toMatch(/write \.\/probe@1\.2\.0 to mean the file/);
+    // Outside any checkout the file still wins (unchanged: a local file is never silently replaced by a download).
+    const plain = tempDir('wasmci-plain-');
+    writeFileSync(path.join(plain, 'probe@1.2.0'), probe);
+    const local = await runCli(['call', 'probe@1.2.0', 'echo', '--input', 'local'], {
+      cwd: plain,
+      env: baseEnv(tempDir('wasmci-home-'), { WASMCI_DEFAULT_SOURCE: 'gitlab:42', CI_API_V4_URL: gl.api }),
+    });
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stdout.toString()).toBe('local');
+  });
+
   it('trusted pins still serve cached bytes offline: a cache outside the checkout, or --sha256 with the in-tree one', async () => {
     const repo = await poisoned(false);
     const outside = tempDir('wasmci-cache-');

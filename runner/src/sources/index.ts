@@ -214,10 +214,21 @@ export async function resolvePlugin(raw: string, opts: ResolveOptions): Promise<
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const checkout = opts.checkout ?? findCheckout(env, cwd);
+  // A file named like a short reference (`secrets@1.2.0`) wins over WASMCI_DEFAULT_SOURCE — but one the checkout
+  // holds would let a merge request swap the registry plugin for its own file: that ambiguity is refused.
+  const fileWins = (p: string) => {
+    if (!existsSync(p)) return false;
+    if (env.WASMCI_DEFAULT_SOURCE && inCheckout(checkout, p))
+      throw new UsageError(
+        `plugin ${raw} names both a file in the checked-out tree (${printable(p)}) and a package through WASMCI_DEFAULT_SOURCE`,
+        `a file the tree holds cannot stand in for a registry reference: write ./${raw} to mean the file, or remove it`,
+      );
+    return true;
+  };
   const ref = parseReference(
     raw,
     { gitlabUrl: gitlabApiFor(opts, env), defaultProject: env.CI_PROJECT_ID, defaultSource: env.WASMCI_DEFAULT_SOURCE },
-    (p) => existsSync(p),
+    fileWins,
   );
   const pins = await pinsFor(raw, opts, env, cwd, checkout);
   const pin = pins.check;
