@@ -505,6 +505,39 @@ describe('item 10: decompression bombs are refused with bounded memory', () => {
     expect(r.durationMs).toBeLessThan(15_000);
   });
 
+  it('an endless or over-declared plain body is cut off at the 16 MiB document cap, not buffered', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const endless = await new Recorder((req, res) => {
+      const declared = req.url?.includes('/declared/');
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...(declared ? { 'content-length': String(GiB) } : {}),
+      });
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    }).start();
+    try {
+      for (const repo of ['declared', 'chunked']) {
+        const r = await runCli(['pull', `oci://${endless.host}/${repo}/x:1.0.0`], {
+          env: baseEnv(tempDir(), { WASMCI_CACHE_DIR: tempDir() }),
+          timeoutMs: 60_000,
+        });
+        expect(r.code, r.stderr).toBe(3);
+        expect(r.stderr).toMatch(
+          repo === 'declared' ? /declares 1073741824 bytes, more than 16 MiB/ : /is more than 16 MiB/,
+        );
+        expect(r.peakRssMiB).toBeLessThan(400);
+        expect(r.durationMs).toBeLessThan(15_000);
+      }
+    } finally {
+      await endless.close();
+    }
+  });
+
   it('gzip-encoded bomb answers (an OCI manifest, an npm packument) are refused past 16 MiB, memory bounded', async () => {
     const body = zeroGzip(GiB);
     const bomb = await new Recorder((_req, res) => {
