@@ -180,7 +180,12 @@ describe('oci:// references (docker-registry)', () => {
 
   it('follows the bearer-token flow with credentials from env or ~/.docker/config.json, never showing them', async () => {
     const ref = `oci://${gate.host}/gated/probe:1.0.0`;
-    const creds = { WASMCI_OCI_USERNAME: 'ci-user', WASMCI_OCI_PASSWORD: gate.password };
+    // Environment credentials go only to the registry WASMCI_OCI_REGISTRY names (hostile-sources.test.ts).
+    const creds = {
+      WASMCI_OCI_USERNAME: 'ci-user',
+      WASMCI_OCI_PASSWORD: gate.password,
+      WASMCI_OCI_REGISTRY: gate.host,
+    };
     const push = await runCli(['publish', fixture('probe.wasm'), '--oci', ref], { env: env(home, creds) });
     expect(push.code, push.stderr).toBe(0);
     expect(
@@ -199,7 +204,7 @@ describe('oci:// references (docker-registry)', () => {
     expect(fromConfig.code, fromConfig.stderr).toBe(0);
 
     const wrong = await runCli(['pull', ref, '--log-level', 'debug'], {
-      env: env(home, { WASMCI_OCI_USERNAME: 'ci-user', WASMCI_OCI_PASSWORD: 'wrong-password-123' }),
+      env: env(home, { ...creds, WASMCI_OCI_PASSWORD: 'wrong-password-123' }),
     });
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toMatch(/refused the credentials/);

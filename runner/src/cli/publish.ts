@@ -80,7 +80,7 @@ async function publishToOci(file: string, bytes: Uint8Array, flags: PublishFlags
   if (ref.kind !== 'oci') throw new UsageError(`--oci ${target} is not an oci:// reference`);
   const tag = requireTag(ref.digest ? undefined : ref.tag, target);
   const wasm = isGzip(bytes) ? (await extractPlugin(bytes, file)).wasm : bytes;
-  const client = new OciClient(ref.registry, ref.repository, ociCredentials(ref.registry), log);
+  const client = new OciClient(ref.registry, ref.repository, ociCredentials(ref.registry, process.env, log), log);
   const res = await client.push(tag, wasm, path.basename(file).replace(/\.tar\.gz$/, '.wasm'));
   await writeStdout(`${res.layerDigest.slice(7)}  oci://${ref.registry}/${ref.repository}@${res.manifestDigest}\n`);
 }

@@ -29,9 +29,12 @@ export function addSourceOptions(cmd: Command, { single = true } = {}): Command 
     .option('--offline', 'never touch the network; use only the cache (also WASMCI_OFFLINE=1)')
     .option(
       '--cache-dir <dir>',
-      'plugin cache (default: WASMCI_CACHE_DIR, $CI_PROJECT_DIR/.wasmci-cache in CI, else ~/.cache/wasmci)',
+      'plugin cache (default: WASMCI_CACHE_DIR, $CI_PROJECT_DIR/.wasmci-cache in CI, else ~/.cache/wasmci); one inside the checkout serves only digests pinned outside it',
     )
-    .option('--lockfile <file>', 'lockfile pinning plugin references to sha256 (default: ./wasmci.lock when present)')
+    .option(
+      '--lockfile <file>',
+      'lockfile pinning plugin references to sha256 (default: WASMCI_LOCKFILE, ./wasmci.lock when present); one inside the checkout only refuses',
+    )
     .option('--frozen', 'refuse any plugin the lockfile does not pin')
     .option('--gitlab-url <url>', 'GitLab instance for gitlab: references (default: CI_API_V4_URL)')
     .option(

@@ -4,6 +4,11 @@
  * Every write is a temp file in the same directory + fsync + rename, so parallel jobs sharing the cache see either
  * nothing or a whole entry. Every read re-hashes: a corrupted blob is removed and reported as a miss.
  * Seed directories (WASMCI_SEED_CACHE, e.g. baked into the image) have the same layout and are only read.
+ *
+ * A cache root inside the checked-out tree (the CI default `$CI_PROJECT_DIR/.wasmci-cache`) may hold whatever a
+ * merge request committed there. Its blobs are still content-addressed (served for a digest that a trusted pin
+ * names: re-hashing proves them), but its index — which says which bytes a reference means — is never read:
+ * such a cache can hold bytes, never choose them. `untrusted(root)` says which roots those are.
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
@@ -48,7 +53,13 @@ export class PluginCache {
     readonly dir: string,
     readonly seeds: string[],
     readonly log: Logger,
+    readonly untrusted: (root: string) => boolean = () => false,
   ) {}
+
+  /** The roots whose index is not read (inside the checkout), for messages. */
+  get untrustedRoots(): string[] {
+    return [this.dir, ...this.seeds].filter((r) => this.untrusted(r));
+  }
 
   #blobPath(root: string, sha256: string): string {
     return path.join(root, 'blobs', 'sha256', sha256);
@@ -87,8 +98,10 @@ export class PluginCache {
     return sha256;
   }
 
+  /** The index entry for a reference, from trusted roots only (an in-tree index could name any bytes). */
   async getIndex(key: string): Promise<IndexEntry | undefined> {
     for (const root of [this.dir, ...this.seeds]) {
+      if (this.untrusted(root)) continue;
       try {
         const entry = JSON.parse(await readFile(this.#indexPath(root, key), 'utf8')) as IndexEntry;
         if (entry.key === key && isHex(entry.sha256)) return entry;

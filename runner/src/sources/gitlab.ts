@@ -7,6 +7,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { gitlabCredentialName, type Headers } from './auth.js';
 import { sha256Hex } from './cache.js';
+import { MAX_PLUGIN_BYTES } from './limits.js';
 import { HttpStatusError, httpRequest } from './transport.js';
 
 export interface GitlabPackage {
@@ -72,6 +73,7 @@ export async function downloadGitlab(
       log,
       offline,
       progress: `${p.package}@${p.version}`,
+      maxBytes: MAX_PLUGIN_BYTES,
     });
     return { bytes: res.body, url };
   } catch (err) {

@@ -1,6 +1,7 @@
 /**
  * `wasmci.lock`: JSON pinning each plugin reference (as written) to the sha256 and size of its wasm, with the URL
  * it was resolved from (never with credentials). Read on every run when present; written by `wasmci pull --lock`.
+ * One inside the checked-out tree is only a check (sources/index.ts): it can refuse bytes, never choose them.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -21,9 +22,9 @@ export interface Lockfile {
   plugins: Record<string, LockEntry>;
 }
 
-/** --lockfile, else WASMCI_LOCKFILE, else ./wasmci.lock. */
+/** --lockfile, else WASMCI_LOCKFILE, else ./wasmci.lock (an empty variable, as CI templates leave them, is unset). */
 export function lockfilePath(flag: string | undefined, env = process.env, cwd = process.cwd()): string {
-  return path.resolve(cwd, flag ?? env.WASMCI_LOCKFILE ?? LOCKFILE_NAME);
+  return path.resolve(cwd, flag || env.WASMCI_LOCKFILE || LOCKFILE_NAME);
 }
 
 function invalid(file: string, why: string): UsageError {

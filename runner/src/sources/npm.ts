@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NpmConfig } from './auth.js';
+import { MAX_PLUGIN_BYTES } from './limits.js';
 import { HttpStatusError, httpRequest } from './transport.js';
 
 function npmError(err: unknown, name: string, version: string, registry: string, hasToken: boolean): Error {
@@ -88,6 +89,7 @@ export async function downloadNpm(
       log,
       offline,
       progress: `${name}@${exact}`,
+      maxBytes: MAX_PLUGIN_BYTES,
     });
     checkIntegrity(res.body, dist.integrity, dist.shasum, `npm:${name}@${exact}`);
     return { tarball: res.body, url: dist.tarball, version: exact };

@@ -2,12 +2,15 @@
  * Wasm OCI artifacts (`oci://host/repo:tag|@sha256:…`): the manifest's `application/wasm` layer, fetched and checked
  * against its digest; and the push of one (blob upload POST+PUT, wasm config, manifest PUT). Registry auth is
  * the distribution flow: a 401 with `WWW-Authenticate: Bearer realm=…` trades the credentials for a token;
- * `Basic` sends them directly. Plain http is used only for loopback registries.
+ * `Basic` sends them directly. Plain http is used only for loopback registries. Credentials are the registry's own
+ * (auth.ts scopes them to its host) and go to a realm only on that host or one in WASMCI_OCI_TOKEN_HOSTS: the
+ * registry picks the realm, and a registry a hostile reference names would otherwise collect them.
  */
 import { RuntimeError, UsageError } from '../errors.js';
-import { type Logger, redactValue } from '../log.js';
-import type { BasicCredentials } from './auth.js';
+import { type Logger, printable, redactValue } from '../log.js';
+import { type BasicCredentials, realmMayGetCredentials } from './auth.js';
 import { sha256Hex } from './cache.js';
+import { MAX_PLUGIN_BYTES } from './limits.js';
 import { isLoopback } from './reference.js';
 import { HttpStatusError, type HttpRequestOptions, type HttpResponse, httpRequest } from './transport.js';
 
@@ -35,9 +38,33 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
   return { scheme, params };
 }
 
+/**
+ * The digest (`sha256:<hex>`) of a manifest's wasm layer. Pure: also what a cached manifest is read with, so an
+ * `@sha256:` reference is served from any cache by digests alone (the manifest's own, then the layer's).
+ */
+export function wasmLayerDigest(manifestBytes: Uint8Array, what: string): string {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8'));
+  } catch {
+    throw new RuntimeError(`the manifest of ${what} is not JSON`);
+  }
+  const layer = manifest?.layers?.find((l) => WASM_LAYER_TYPES.includes(l.mediaType));
+  if (!layer)
+    throw new RuntimeError(
+      `${what} is not a Wasm artifact: no layer of type ${WASM_LAYER_TYPES.join(' or ')}`,
+      `its layers: ${printable((manifest?.layers ?? []).map((l) => l.mediaType).join(', ') || 'none')} (an image index or container image is not a plugin)`,
+    );
+  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest))
+    throw new RuntimeError(`${what}: unsupported layer digest ${printable(String(layer.digest))}`);
+  return layer.digest;
+}
+
 export class OciClient {
   readonly base: string;
   #auth: string | undefined;
+  /** The token service is on a host the credentials may not go to: it was asked anonymously. */
+  #withheldFrom: string | undefined;
 
   constructor(
     readonly registry: string,
@@ -45,6 +72,7 @@ export class OciClient {
     readonly creds: BasicCredentials | undefined,
     readonly log: Logger,
     readonly offline = false,
+    readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     const host = new URL(`http://${registry}`).hostname;
     this.base = `${isLoopback(host) ? 'http' : 'https'}://${registry}/v2/${repository}`;
@@ -66,14 +94,31 @@ export class OciClient {
       return;
     }
     if (scheme !== 'bearer' || !params.realm)
-      throw new RuntimeError(`OCI registry ${this.registry} asks for unsupported auth "${challenge.slice(0, 60)}"`);
-    const realm = new URL(params.realm);
+      throw new RuntimeError(
+        `OCI registry ${this.registry} asks for unsupported auth "${printable(challenge.slice(0, 60))}"`,
+      );
+    let realm: URL;
+    try {
+      realm = new URL(params.realm);
+    } catch {
+      throw new RuntimeError(
+        `OCI registry ${this.registry} names an invalid token service "${printable(params.realm)}"`,
+      );
+    }
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${this.repository}:${actions}`);
+    let credentials = basic;
+    if (basic && !realmMayGetCredentials(this.registry, realm, this.env)) {
+      credentials = undefined;
+      this.#withheldFrom = realm.host;
+      this.log.warn(
+        `the token service of ${printable(this.registry)} is on another host, ${printable(realm.host)}: the credentials were not sent there (asking for an anonymous token); if that host is this registry's token service, add it to WASMCI_OCI_TOKEN_HOSTS`,
+      );
+    }
     let res: HttpResponse;
     try {
       res = await httpRequest(realm, {
-        headers: basic ? { authorization: basic } : {},
+        headers: credentials ? { authorization: credentials } : {},
         credentialHeaders: ['authorization'],
         log: this.log,
         offline: this.offline,
@@ -82,19 +127,28 @@ export class OciClient {
       if (err instanceof HttpStatusError && (err.status === 401 || err.status === 403)) throw this.#denied(err.status);
       throw err;
     }
-    const body = JSON.parse(res.body.toString('utf8')) as { token?: string; access_token?: string };
+    let body: { token?: unknown; access_token?: unknown } = {};
+    try {
+      body = JSON.parse(res.body.toString('utf8')) ?? {};
+    } catch {}
     const token = body.token ?? body.access_token;
-    if (!token) throw new RuntimeError(`the token service of ${this.registry} returned no token`);
+    if (typeof token !== 'string' || !token)
+      throw new RuntimeError(`the token service of ${this.registry} returned no token`);
     redactValue(token);
     this.#auth = `Bearer ${token}`;
   }
 
   #denied(status: number): RuntimeError {
+    if (this.#withheldFrom)
+      return new RuntimeError(
+        `OCI registry ${this.registry} refused anonymous access for ${this.repository} (HTTP ${status}); its credentials were not sent to its token service on ${printable(this.#withheldFrom)}, another host`,
+        `if ${printable(this.#withheldFrom)} is this registry's token service, allow it: WASMCI_OCI_TOKEN_HOSTS=${printable(this.#withheldFrom)}`,
+      );
     return new RuntimeError(
       `OCI registry ${this.registry} refused ${this.creds ? 'the credentials' : 'anonymous access'} for ${this.repository} (HTTP ${status})`,
       this.creds
         ? 'check WASMCI_OCI_USERNAME/WASMCI_OCI_PASSWORD or the auths entry in ~/.docker/config.json, and the repository permissions'
-        : 'set WASMCI_OCI_USERNAME and WASMCI_OCI_PASSWORD, or log in with docker/podman (~/.docker/config.json)',
+        : 'set WASMCI_OCI_USERNAME, WASMCI_OCI_PASSWORD and WASMCI_OCI_REGISTRY=host[:port] (the registry they belong to), or log in with docker/podman (~/.docker/config.json)',
     );
   }
 
@@ -140,7 +194,7 @@ export class OciClient {
     );
   }
 
-  async pull(reference: string): Promise<{ wasm: Uint8Array; url: string; manifestDigest: string }> {
+  async pull(reference: string): Promise<{ wasm: Uint8Array; url: string; manifestDigest: string; manifest: Buffer }> {
     let res: HttpResponse;
     try {
       res = await this.request(`/manifests/${reference}`, { headers: { accept: ACCEPT } });
@@ -153,29 +207,19 @@ export class OciClient {
         `the manifest of ${this.label}@${reference} does not match its digest`,
         'the registry sent altered data',
       );
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new RuntimeError(`the manifest of ${this.label}:${reference} is not JSON`);
-    }
-    const layer = manifest.layers?.find((l) => WASM_LAYER_TYPES.includes(l.mediaType));
-    if (!layer)
-      throw new RuntimeError(
-        `${this.label}:${reference} is not a Wasm artifact: no layer of type ${WASM_LAYER_TYPES.join(' or ')}`,
-        `its layers: ${(manifest.layers ?? []).map((l) => l.mediaType).join(', ') || 'none'} (an image index or container image is not a plugin)`,
-      );
-    if (!/^sha256:[a-f0-9]{64}$/.test(layer.digest))
-      throw new RuntimeError(`${this.label}: unsupported layer digest ${layer.digest}`);
+    const digest = wasmLayerDigest(res.body, `${this.label}:${reference}`);
     let blob: HttpResponse;
     try {
-      blob = await this.request(`/blobs/${layer.digest}`, { progress: `${this.label}:${reference}` });
+      blob = await this.request(`/blobs/${digest}`, {
+        progress: `${this.label}:${reference}`,
+        maxBytes: MAX_PLUGIN_BYTES,
+      });
     } catch (err) {
-      throw this.#statusError(err, `blob ${layer.digest}`);
+      throw this.#statusError(err, `blob ${digest}`);
     }
-    if (`sha256:${sha256Hex(blob.body)}` !== layer.digest)
-      throw new RuntimeError(`the wasm layer of ${this.label}:${reference} does not match its digest ${layer.digest}`);
-    return { wasm: blob.body, url: `${this.base}/blobs/${layer.digest}`, manifestDigest };
+    if (`sha256:${sha256Hex(blob.body)}` !== digest)
+      throw new RuntimeError(`the wasm layer of ${this.label}:${reference} does not match its digest ${digest}`);
+    return { wasm: blob.body, url: `${this.base}/blobs/${digest}`, manifestDigest, manifest: res.body };
   }
 
   async #pushBlob(bytes: Uint8Array): Promise<Descriptor> {
