@@ -39,7 +39,16 @@ function dir(prefix: string): string {
 }
 
 async function scan(target: string, args: string[] = []) {
-  const r = await runCli(['scan', target, '--plugin', fixture('scanfix.wasm'), '--format', 'json', '--no-redact', ...args]);
+  const r = await runCli([
+    'scan',
+    target,
+    '--plugin',
+    fixture('scanfix.wasm'),
+    '--format',
+    'json',
+    '--no-redact',
+    ...args,
+  ]);
   let report: Report | undefined;
   try {
     report = JSON.parse(r.stdout.toString('utf8')) as Report;
@@ -118,7 +127,8 @@ function plantBareRepo(at: string, t: ReturnType<typeof trap>, worktree: string)
   new GitRepo(bare).git('init', '-q', '--bare', '.');
   cpSync(bare, at, { recursive: true });
   // empty directories are not committed; a clone of the merge request would still have these
-  for (const d of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) writeFileSync(path.join(at, d, '.keep'), '');
+  for (const d of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags'])
+    writeFileSync(path.join(at, d, '.keep'), '');
   writeFileSync(path.join(at, 'config'), hostileConfig(t, worktree));
   plantHooks(path.join(at, 'hooks'), t);
 }
@@ -215,6 +225,45 @@ describe('git runs no command from the scanned tree', () => {
   });
 });
 
+describe("git reads no repository but the tree's own", () => {
+  it('a .git file pointing at another repository on the runner is not followed', async () => {
+    const victim = GitRepo.init(dir('wasmci-hg-victim-'));
+    const victimToken = fakeFixtureToken();
+    victim.write('deploy.env', `TOKEN=${victimToken}\n`).commit('another project, with a secret in its history');
+    const d = dir('wasmci-hg-gitfile-');
+    writeFileSync(path.join(d, '.git'), `gitdir: ${path.join(victim.dir, '.git')}\n`);
+    const token = fakeFixtureToken();
+    writeFileSync(path.join(d, 'app.env'), `TOKEN=${token}\n`);
+
+    const files = await scan(d);
+    expect(files.code, files.stderr).toBe(1);
+    expect(files.secrets).toEqual([token]);
+    expect(files.stderr).toMatch(/neither a worktree nor a submodule.*not used; listing the files without git/);
+
+    for (const args of [['--history'], ['--diff', 'HEAD']]) {
+      const r = await scan(d, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/needs a git repository.*neither a worktree nor a submodule/s);
+      expect(r.stdout.toString() + r.stderr).not.toContain(victimToken);
+    }
+  });
+
+  it('a linked worktree (a .git file git wrote) is still scanned through git, history included', async () => {
+    const repo = GitRepo.init(dir('wasmci-hg-main-'));
+    const token = fakeFixtureToken();
+    repo.write('.gitignore', 'ignored.env\n').write('app.env', `TOKEN=${token}\n`);
+    const c = repo.commit('one');
+    const wt = path.join(dir('wasmci-hg-wt-'), 'wt');
+    repo.git('worktree', 'add', '-q', wt);
+    writeFileSync(path.join(wt, 'ignored.env'), `TOKEN=${fakeFixtureToken()}\n`);
+    const files = await scan(wt);
+    expect(files.stderr).toBe('');
+    expect(files.secrets).toEqual([token]); // .gitignore applied by git: ignored.env is not scanned
+    const history = await scan(wt, ['--history']);
+    expect(history.findings.map((f) => [f.path, f.secret, f.commit?.sha])).toEqual([['app.env', token, c]]);
+  });
+});
+
 describe('the merge-request gate cannot be bypassed', () => {
   it('(a) a lone CR in an added line hides nothing after it', async () => {
     const repo = GitRepo.init(dir('wasmci-hg-cr-'));
@@ -271,7 +320,9 @@ describe('the merge-request gate cannot be bypassed', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.report?.target.mode).toBe('diff');
     expect(
-      r.findings.map((f) => [f.path, f.startLine, f.secret, f.commit?.sha]).sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      r.findings
+        .map((f) => [f.path, f.startLine, f.secret, f.commit?.sha])
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     ).toEqual([
       ['keep.env', 2, kept, c1],
       ['leak.env', 1, removed, c1],
@@ -289,7 +340,7 @@ describe('the merge-request gate cannot be bypassed', () => {
     repo.git('checkout', '-q', 'main');
     repo.write('conf.txt', 'key = 3\n').commit('main work');
     try {
-      repo.git('merge', '-q', '--no-commit', '--no-ff', 'side');
+      repo.git('-c', 'user.name=A', '-c', 'user.email=a@example.test', 'merge', '-q', '--no-commit', '--no-ff', 'side');
     } catch {} // conf.txt conflicts: resolved below
     const evil = fakeFixtureToken();
     const resolution = fakeFixtureToken();
@@ -298,6 +349,7 @@ describe('the merge-request gate cannot be bypassed', () => {
     repo.write('conf.txt', `key = ${resolution}\n`);
     repo.write('added-in-merge.txt', `x\n${newFile}\n`);
     const merge = repo.commit('merge side');
+    expect(repo.git('rev-list', '--parents', '-1', merge).trim().split(' ')).toHaveLength(3);
 
     const expected = [
       ['added-in-merge.txt', 2, newFile, merge],
