@@ -108,7 +108,7 @@ function hostileConfig(t: ReturnType<typeof trap>, worktree: string, bare = fals
 [protocol]
 	allow = always
 [remote "origin"]
-	url = ext::${t.cmd('ext-transport').replace(/ /g, '% ')}
+	url = ext::${t.cmd('ext-transport')}
 	fetch = +refs/heads/*:refs/remotes/origin/*
 `;
 }
@@ -222,6 +222,27 @@ describe('git runs no command from the scanned tree', () => {
     expect(history.code, history.stderr).toBe(1);
     expect(history.secrets).toEqual([rootToken, added].sort()); // log.showRoot=false must not hide the root commit
     expect(history.stdout.toString()).not.toMatch(/outside-only/);
+  });
+});
+
+describe('git starts no transport', () => {
+  it('a partial clone whose promisor remote is an ext:: command: nothing is fetched, a clear error', async () => {
+    const t = trap();
+    const server = GitRepo.init(dir('wasmci-hg-server-'));
+    server.write('a.env', `TOKEN=${fakeFixtureToken()}\n`).commit('one');
+    server.git('config', 'uploadpack.allowFilter', 'true');
+    const clone = dir('wasmci-hg-partial-');
+    server.git('clone', '-q', '--filter=blob:none', '--no-checkout', `file://${server.dir}`, clone);
+    const repo = new GitRepo(clone);
+    expect(repo.git('count-objects', '-v')).toMatch(/^count: 0$/m); // the blob is missing: git would fetch it
+    repo.git('config', 'remote.origin.url', `ext::${t.cmd('ext-transport')}`);
+    repo.git('config', 'protocol.allow', 'always');
+
+    const r = await scan(clone, ['--history']);
+    expect(t.ran()).toEqual([]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/git log failed.*promisor remote/);
+    expect(r.stderr).toMatch(/hint: this is a partial clone/);
   });
 });
 

@@ -283,7 +283,13 @@ export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions):
   }
   const code = await exited;
   if (code !== 0 && code !== null) {
-    throw new RuntimeError(`git ${args[0]} failed in ${printable(repo.top)} (exit ${code}): ${tail(stderr)}`);
+    throw new RuntimeError(
+      `git ${args[0]} failed in ${printable(repo.top)} (exit ${code}): ${tail(stderr)}`,
+      /promisor remote/.test(stderr)
+        ? 'this is a partial clone (--filter) that lacks objects, and wasmci fetches nothing (protocol.allow=never): ' +
+            'scan a full clone (no --filter in GIT_FETCH_EXTRA_FLAGS)'
+        : undefined,
+    );
   }
 }
 
