@@ -145,19 +145,16 @@ function gitFileTarget(top: string, dotGit: string): { dir: string } | { why: st
   };
 }
 
-/** Whether `dir` holds a bare repository's files (what a merge request can commit and git would discover). */
-export function looksBare(dir: string): boolean {
-  return isGitDir(dir);
-}
-
 /**
  * The repository whose work tree holds `dir`, found without running git: the nearest `.git` at or above it. A
  * `.git` that is a symlink, not a git dir, or a `.git` file that points somewhere insane is not used (`why`).
  */
 export function findRepo(dir: string): RepoLookup {
-  const top = workTreeTop(dir);
+  // from the real path: git runs in the directory a symlinked path leads to, so that is where its repository is
+  const top = workTreeTop(realish(dir));
   if (!top) {
-    return looksBare(dir)
+    // a bare repository's files (what a merge request can commit, and what git's discovery would take)
+    return isGitDir(dir)
       ? { why: `${dir} holds the files of a bare repository (HEAD, objects/, refs/), which wasmci never uses as one` }
       : {};
   }

@@ -43,6 +43,10 @@ describe('findRepo', () => {
     mkdirSync(src);
     git(src, 'init', '-q', '--bare', '.'); // HEAD, config, objects/, refs/ right in src/
     for (const d of [top, src]) expect(findRepo(d)).toEqual({ repo: { top, gitDir: path.join(top, '.git') } });
+    // a symlinked path: the repository where git would run, i.e. around the link's target
+    const link = path.join(initRepo(path.join(tmp(), 'elsewhere')), 'link');
+    symlinkSync(src, link);
+    expect(findRepo(link).repo?.top).toBe(top);
   });
 
   it('no repository: nothing, or why when the directory holds a bare repository’s files', () => {
