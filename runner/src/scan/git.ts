@@ -175,6 +175,19 @@ export function findRepo(dir: string): RepoLookup {
   return 'dir' in target ? { repo: { top: realpathSync(top), gitDir: target.dir } } : { why: target.why };
 }
 
+/**
+ * The repository a diff or history scan reads (`flag` names the scan mode in the message): findRepo's, or a usage
+ * error that says why there is none.
+ */
+export function requireRepo(dir: string, flag: string): Repo {
+  const found = findRepo(dir);
+  if (found.repo) return found.repo;
+  throw new UsageError(
+    `${flag} needs a git repository, and ${printable(dir)} is not in one${found.why ? ` (${printable(found.why)})` : ''}`,
+    found.why ? 'scan a clone of the repository (git clone), or drop the flag' : 'scan the checkout, or drop the flag',
+  );
+}
+
 /** The whole argument list of a git command run on `repo`. */
 export function gitArgs(repo: Repo, args: string[]): string[] {
   return ['--no-pager', `--git-dir=${repo.gitDir}`, `--work-tree=${repo.top}`, ...HARDENING, ...args];

@@ -8,7 +8,7 @@ import { type Logger, printable, redactValue } from '../log.js';
 import type { CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
 import type { SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
-import { checkRef, findRepo, hasCommit, isShallow, type Repo } from './git.js';
+import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js';
 import type { IgnoreList } from './ignore-file.js';
 import type { PluginDescription, ScanResult } from './model.js';
 import { PluginPool } from './pool.js';
@@ -62,19 +62,6 @@ async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDe
     if (err instanceof PluginError) throw err;
     throw new PluginError('plugin-error', `plugin ${name}: ${(err as Error).message}`);
   }
-}
-
-/**
- * The repository a diff or history scan reads, named to git explicitly (scan/git.ts): the one whose `.git` is
- * nearest at or above `root`, never one git would discover in the scanned tree. Throws when there is none.
- */
-function requireRepo(root: string, flag: string): Repo {
-  const found = findRepo(root);
-  if (found.repo) return found.repo;
-  throw new UsageError(
-    `${flag} needs a git repository, and ${printable(root)} is not in one${found.why ? ` (${printable(found.why)})` : ''}`,
-    found.why ? 'scan a clone of the repository (git clone), or drop the flag' : 'scan the checkout, or drop the flag',
-  );
 }
 
 /** Checks the git preconditions of diff and history scans; returns the work tree's top directory. */
