@@ -30,8 +30,11 @@ export function realish(p: string): string {
   }
 }
 
-/** The nearest directory at or above `dir` holding a `.git` entry: the work tree git would discover. */
-function workTreeTop(dir: string): string | undefined {
+/**
+ * The nearest directory at or above `dir` holding a `.git` entry: the work tree git would discover, found without
+ * running git. scan/git.ts uses it too, to name the repository to git explicitly instead of letting git discover one.
+ */
+export function workTreeTop(dir: string): string | undefined {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     if (existsSync(path.join(d, '.git'))) return d;
     if (path.dirname(d) === d) return undefined;

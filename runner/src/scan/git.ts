@@ -1,74 +1,305 @@
 /**
- * Running git for scan targets: always with arguments (never a shell), with the user's config neutralised where it
- * would change the output we parse, and with errors turned into messages that say what to do.
+ * Every git process wasmci starts, in one place. Rule: the repository is hostile (issue 15) — its config, its
+ * attributes, and any repository-looking files a merge request commits — so git is always told which repository
+ * to use (never left to discover one in the scanned tree) and runs no command that a repository names. Arguments
+ * only, never a shell; output read as bytes; errors turned into messages that say what to do.
+ *
+ * What each setting is for (command-line `-c` wins over every config file, the repository's own included):
+ *   --git-dir/--work-tree  found here by walking up for `.git` (core/checkout.ts), as git would, but without
+ *                          running git: git's own discovery takes a committed bare repository (HEAD, config,
+ *                          objects/, refs/ under src/) for the repository, and its config then runs commands.
+ *                          The explicit work tree also overrides a hostile `core.worktree`. With --git-dir git
+ *                          discovers nothing, so GIT_CEILING_DIRECTORIES would change nothing and is not set.
+ *   core.fsmonitor=false   the fsmonitor hook runs a command whenever the index is read (ls-files, rev-parse).
+ *   core.hooksPath=/dev/null  no hook runs, whatever a command might trigger.
+ *   safe.bareRepository=explicit  should any git process look for a repository, a bare one is refused.
+ *   protocol.allow=never   no transport: `ext::` URLs run commands, and a partial clone fetches missing objects
+ *                          on its own. (Credential helpers and core.sshCommand are used only by transports.)
+ *   --no-pager             covers core.pager, pager.<cmd> and GIT_PAGER (stdout is a pipe anyway).
+ *   --no-ext-diff          (diff flags) covers diff.external, GIT_EXTERNAL_DIFF and diff.<driver>.command.
+ *                          `-c diff.external=` is NOT set: git 2.39 then tries to run "" and dies (measured).
+ *   --no-textconv --text   (diff flags) attributes from the tree choose neither a converter nor "binary": the
+ *                          scanner's own NUL sniff decides, as for files on disk.
+ *   filters                clean/smudge/process filters convert between work tree and index; no command here
+ *                          does that (ls-files lists names, log compares trees), which hostile-git.test proves.
+ *   diff.submodule=short, submodule.recurse=false  `diff.submodule=diff` runs git inside a submodule.
+ *   GIT_NO_REPLACE_OBJECTS=1  refs/replace cannot swap the commits the scan reads for others.
+ *   GIT_TERMINAL_PROMPT=0  never wait for a password on a CI runner.
+ *   GIT_OPTIONAL_LOCKS=0   read-only: no index refresh written into the checkout.
+ *   GIT_CONFIG_NOSYSTEM    NOT set: the system config belongs to the runner image, which is trusted.
+ * The rest pins the output format the parsers read (see DIFF_FLAGS).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { realish, workTreeTop } from '../core/checkout.js';
 import { RuntimeError, UsageError } from '../errors.js';
+import { printable } from '../log.js';
 
-/** Options that make git's diff output parseable whatever the user's or the repository's config says. */
+const HARDENING = [
+  'core.fsmonitor=false',
+  'core.hooksPath=/dev/null',
+  'safe.bareRepository=explicit',
+  'protocol.allow=never',
+  'diff.submodule=short',
+  'submodule.recurse=false',
+  // output format: raw UTF-8 paths, a/ b/ prefixes, no blank context line printed as an empty line (which would end
+  // a hunk early), the root commit's additions shown, no signature checks (gpg.program), UTF-8 commit headers
+  'core.quotePath=false',
+  'diff.noprefix=false',
+  'diff.suppressBlankEmpty=false',
+  'log.showRoot=true',
+  'log.showSignature=false',
+  'i18n.logOutputEncoding=UTF-8',
+].flatMap((c) => ['-c', c]);
+
+const ENV = { GIT_NO_REPLACE_OBJECTS: '1', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
+
+/**
+ * Options that make git's patch output parseable and complete whatever the repository says: no external diff or
+ * text conversion, every file as text (attributes cannot hide additions as "binary"), zero context and no merged
+ * hunks, paths from the top, submodule pointers left out (they are not content).
+ */
 export const DIFF_FLAGS = [
   '--no-color',
   '--no-ext-diff',
   '--no-textconv',
+  '--text',
+  '--no-relative',
   '--src-prefix=a/',
   '--dst-prefix=b/',
   '-U0',
+  '--inter-hunk-context=0',
+  '--ignore-submodules=all',
   '-M',
 ];
-const CONFIG = ['-c', 'core.quotePath=false', '-c', 'diff.noprefix=false', '-c', 'log.showSignature=false'];
 
-export function git(cwd: string, args: string[]): { ok: boolean; stdout: string; stderr: string } {
-  const r = spawnSync('git', [...CONFIG, ...args], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new RuntimeError(`cannot run git: ${r.error.message}`, 'install git (apt-get install -y git)');
-  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+/** A repository named to git explicitly: its work tree's top and its git directory, both real paths. */
+export interface Repo {
+  top: string;
+  gitDir: string;
 }
 
-/** The top of the work tree containing `dir`, or undefined when `dir` is not in a git repository. */
-export function repoTop(dir: string): string | undefined {
+/** A repository, or why there is none (`why` is set when something looked like one but is not used). */
+export type RepoLookup = { repo: Repo; why?: undefined } | { repo?: undefined; why?: string };
+
+function isFile(p: string): boolean {
   try {
-    const r = git(dir, ['rev-parse', '--show-toplevel']);
-    return r.ok ? r.stdout.trim() : undefined;
+    return statSync(p).isFile();
   } catch {
-    return undefined;
+    return false;
   }
 }
 
-export function isShallow(dir: string): boolean {
-  return git(dir, ['rev-parse', '--is-shallow-repository']).stdout.trim() === 'true';
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
-export function hasCommit(dir: string, ref: string): boolean {
-  return git(dir, ['cat-file', '-e', `${ref}^{commit}`]).ok;
+/** What git itself checks before taking a directory for a git dir (a linked worktree's has `commondir` instead). */
+function isGitDir(d: string): boolean {
+  return (
+    isFile(path.join(d, 'HEAD')) &&
+    ((isDir(path.join(d, 'objects')) && isDir(path.join(d, 'refs'))) || isFile(path.join(d, 'commondir')))
+  );
+}
+
+const within = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+
+/**
+ * The git dir a `.git` FILE names (`gitdir: X`), if it stays sane: git's linked worktrees and submodules are the
+ * only writers of such files, and a checkout cannot contain one (git refuses to track `.git`), so one found in a
+ * scanned tree that does not match either shape was planted, to point git at another repository on the runner
+ * (another project's clone and its history). Accepted: a linked worktree whose admin dir points back at this
+ * `.git` file (`<gitdir>/gitdir`), or a submodule whose git dir lies in `<A>/.git/modules/` of a directory A
+ * around this work tree.
+ */
+function gitFileTarget(top: string, dotGit: string): { dir: string } | { why: string } {
+  let text: string;
+  try {
+    text = readFileSync(dotGit, 'utf8').slice(0, 4096);
+  } catch (err) {
+    return { why: `${dotGit} cannot be read (${(err as NodeJS.ErrnoException).code})` };
+  }
+  const m = /^gitdir: *(.+?)\s*$/m.exec(text);
+  if (!m) return { why: `${dotGit} is a file without a "gitdir:" line` };
+  let dir: string;
+  try {
+    dir = realpathSync(path.resolve(top, m[1] as string));
+  } catch {
+    return { why: `${dotGit} points to ${m[1]}, which does not exist` };
+  }
+  if (!isGitDir(dir)) return { why: `${dotGit} points to ${dir}, which is not a git directory` };
+  const back = path.join(dir, 'gitdir');
+  if (isFile(back)) {
+    const named = readFileSync(back, 'utf8').trim();
+    if (named && realish(path.resolve(dir, named)) === realish(dotGit)) return { dir };
+  }
+  const at = dir.indexOf('/.git/modules/');
+  if (at > 0 && within(realish(top), dir.slice(0, at))) return { dir };
+  return {
+    why: `${dotGit} points to ${dir}, which is neither a worktree nor a submodule of a repository around it`,
+  };
+}
+
+/**
+ * The repository whose work tree holds `dir`, found without running git: the nearest `.git` at or above it. A
+ * `.git` that is a symlink, not a git dir, or a `.git` file that points somewhere insane is not used (`why`).
+ */
+export function findRepo(dir: string): RepoLookup {
+  // from the real path: git runs in the directory a symlinked path leads to, so that is where its repository is
+  const top = workTreeTop(realish(dir));
+  if (!top) {
+    // a bare repository's files (what a merge request can commit, and what git's discovery would take)
+    return isGitDir(dir)
+      ? { why: `${dir} holds the files of a bare repository (HEAD, objects/, refs/), which wasmci never uses as one` }
+      : {};
+  }
+  const dotGit = path.join(top, '.git');
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(dotGit);
+  } catch {
+    return {};
+  }
+  if (st.isSymbolicLink()) return { why: `${dotGit} is a symbolic link` };
+  if (st.isDirectory()) {
+    if (!isGitDir(dotGit)) return { why: `${dotGit} is not a git directory (no HEAD, objects/, refs/)` };
+    return { repo: { top: realpathSync(top), gitDir: realpathSync(dotGit) } };
+  }
+  if (!st.isFile()) return { why: `${dotGit} is neither a directory nor a file` };
+  const target = gitFileTarget(top, dotGit);
+  return 'dir' in target ? { repo: { top: realpathSync(top), gitDir: target.dir } } : { why: target.why };
+}
+
+/**
+ * The repository a diff or history scan reads (`flag` names the scan mode in the message): findRepo's, or a usage
+ * error that says why there is none.
+ */
+export function requireRepo(dir: string, flag: string): Repo {
+  const found = findRepo(dir);
+  if (found.repo) return found.repo;
+  throw new UsageError(
+    `${flag} needs a git repository, and ${printable(dir)} is not in one${found.why ? ` (${printable(found.why)})` : ''}`,
+    found.why ? 'scan a clone of the repository (git clone), or drop the flag' : 'scan the checkout, or drop the flag',
+  );
+}
+
+/** The whole argument list of a git command run on `repo`. */
+export function gitArgs(repo: Repo, args: string[]): string[] {
+  return ['--no-pager', `--git-dir=${repo.gitDir}`, `--work-tree=${repo.top}`, ...HARDENING, ...args];
+}
+
+const env = () => ({ ...process.env, ...ENV });
+
+const missingGit = (e: Error) =>
+  new RuntimeError(`cannot run git: ${e.message}`, 'install git (apt-get install -y git)');
+
+/** git's last lines of complaint, safe for a log line (they can quote paths and refs from the tree). */
+const tail = (stderr: string) => printable(stderr.trim().split('\n').slice(-3).join(' '));
+
+/** A short git command, run to completion. */
+export function git(repo: Repo, args: string[]): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync('git', gitArgs(repo, args), {
+    cwd: repo.top,
+    env: env(),
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.error) throw missingGit(r.error);
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function isShallow(repo: Repo): boolean {
+  return git(repo, ['rev-parse', '--is-shallow-repository']).stdout.trim() === 'true';
+}
+
+export function hasCommit(repo: Repo, ref: string): boolean {
+  return git(repo, ['cat-file', '-e', `${ref}^{commit}`]).ok;
 }
 
 /** Refuses anything that git would take as an option: refs come from users and CI variables. */
 export function checkRef(what: string, ref: string): void {
   if (!ref || ref.startsWith('-') || /[\s\0]/.test(ref)) {
-    throw new UsageError(`${what} "${ref}" is not a valid git revision`);
+    throw new UsageError(`${what} "${printable(ref)}" is not a valid git revision`);
   }
 }
 
-/** Streams a git command's stdout line by line (bounded memory however long the output). */
-export async function* gitLines(cwd: string, args: string[]): AsyncGenerator<string> {
-  const child = spawn('git', [...CONFIG, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface RecordOptions {
+  /** Where git runs (a directory of the work tree: `ls-files` lists what is under it). Default: the top. */
+  cwd?: string;
+  /** The byte that ends a record: 0x0a for lines, 0 for `-z` output. */
+  sep: number;
+  /**
+   * Bytes kept of a record: a longer one is cut to `maxRecord + 1` bytes (so the reader sees it is too long) and
+   * the rest is dropped, so memory stays bounded however long a line git prints (a binary blob shown `--text`).
+   */
+  maxRecord: number;
+}
+
+/**
+ * A git command's stdout as records split on one byte — never decoded first, so a CR stays inside its line and a
+ * file name that is not UTF-8 keeps its bytes — in the arrays each chunk of output yields (an async step per
+ * record would cost more than the record). Stopping early ends git.
+ */
+export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions): AsyncGenerator<Buffer[]> {
+  const child = spawn('git', gitArgs(repo, args), {
+    cwd: o.cwd ?? repo.top,
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => {
     if (stderr.length < 8192) stderr += c.toString('utf8');
   });
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e) => reject(new RuntimeError(`cannot run git: ${e.message}`, 'install git')));
+    child.on('error', (e) => reject(missingGit(e)));
     child.on('close', (code) => resolve(code));
   });
-  const rl = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
+  exited.catch(() => undefined); // observed below; not unhandled if the consumer stops first
+  let parts: Buffer[] = [];
+  let kept = 0;
+  const take = (piece: Buffer) => {
+    const room = o.maxRecord + 1 - kept;
+    if (room <= 0 || piece.length === 0) return;
+    const p = piece.length > room ? piece.subarray(0, room) : piece;
+    parts.push(p);
+    kept += p.length;
+  };
+  const finish = (): Buffer => {
+    const r = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, kept);
+    parts = [];
+    kept = 0;
+    return r;
+  };
   try {
-    for await (const line of rl) yield line;
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const out: Buffer[] = [];
+      let start = 0;
+      for (let at = chunk.indexOf(o.sep); at >= 0; at = chunk.indexOf(o.sep, start)) {
+        take(chunk.subarray(start, at));
+        out.push(finish());
+        start = at + 1;
+      }
+      take(chunk.subarray(start));
+      if (out.length) yield out;
+    }
+    if (kept > 0) yield [finish()];
   } finally {
     if (child.exitCode === null) child.kill();
   }
   const code = await exited;
   if (code !== 0 && code !== null) {
-    throw new RuntimeError(`git ${args[0]} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
+    throw new RuntimeError(
+      `git ${args[0]} failed in ${printable(repo.top)} (exit ${code}): ${tail(stderr)}`,
+      /promisor remote/.test(stderr)
+        ? 'this is a partial clone (--filter) that lacks objects, and wasmci fetches nothing (protocol.allow=never): ' +
+            'scan a full clone (no --filter in GIT_FETCH_EXTRA_FLAGS)'
+        : undefined,
+    );
   }
 }
 

@@ -9,17 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { findCheckout, inCheckout } from '../core/checkout.js';
-import type { SeverityOverride } from '../core/model.js';
+import type { PluginDescription, ScanResult, SeverityOverride } from '../core/model.js';
 import { ExitCode, PluginError, UsageError } from '../errors.js';
 import { type Logger, printable, redactValue } from '../log.js';
 import { type CompiledPlugin, compilePlugin, type SandboxedPlugin } from '../plugin/host.js';
 import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
+import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
 import { defaultScanPlugin } from './default-plugin.js';
-import { VERSION } from '../version.js';
-import { checkRef, hasCommit, isShallow, repoTop } from './git.js';
+import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js';
 import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
-import type { PluginDescription, ScanResult } from '../core/model.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
 import { parseDescribe } from './protocol.js';
@@ -83,17 +82,11 @@ async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDe
 
 /** Checks the git preconditions of diff and history scans; returns the work tree's top directory. */
 function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, log: Logger): string {
-  const top = repoTop(root);
-  const flag = target.mode === 'diff' ? '--diff' : '--history';
-  if (!top)
-    throw new UsageError(
-      `${flag} needs a git repository, and ${root} is not in one`,
-      'scan the checkout, or drop the flag',
-    );
+  const repo = requireRepo(root, target.mode === 'diff' ? '--diff' : '--history');
   if (target.mode === 'diff') {
     checkRef('--diff base', target.base);
-    if (!hasCommit(top, target.base)) {
-      const shallow = isShallow(top);
+    if (!hasCommit(repo, target.base)) {
+      const shallow = isShallow(repo);
       throw new UsageError(
         `the diff base ${target.base} is not in this clone${shallow ? ' (it is a shallow clone)' : ''}`,
         shallow
@@ -103,14 +96,14 @@ function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, l
     }
   } else {
     if (target.range !== '--all') checkRef('--history range', target.range);
-    if (isShallow(top)) {
+    if (isShallow(repo)) {
       log.warn(
         'this is a shallow clone: --history scans only the commits present, and the oldest one appears to add every file. ' +
           'Set GIT_DEPTH: 0 in the job (or `git fetch --unshallow`) to scan the full history.',
       );
     }
   }
-  return top;
+  return repo.top;
 }
 
 async function* sources(
@@ -118,13 +111,25 @@ async function* sources(
   target: ScanTarget,
   maxFileBytes: number,
   gitignore: boolean,
+  log: Logger,
 ): AsyncGenerator<SourceItem[]> {
   if (target.mode === 'files') {
-    const mode = !gitignore ? 'all' : repoTop(root) ? 'git' : 'walk';
+    let mode: Parameters<typeof listFiles>[1] = 'all';
+    if (gitignore) {
+      const found = findRepo(root);
+      // a .git that is not used is visible: the walk then applies the .gitignore files itself
+      if (found.why) log.warn(`${printable(found.why)}: not used; listing the files without git`);
+      mode = found.repo ? { git: found.repo } : 'walk';
+    }
     for await (const items of listFiles(root, mode)) yield items.map((i) => ('file' in i ? { disk: i.file } : i));
     return;
   }
-  const lines = target.mode === 'diff' ? diffLines(root, target.base) : historyLines(root, target.range);
+  // root is the top of the work tree here (gitRoot)
+  const repo = requireRepo(root, target.mode === 'diff' ? '--diff' : '--history');
+  const lines =
+    target.mode === 'diff'
+      ? diffLines(repo, target.base, maxFileBytes)
+      : historyLines(repo, target.range, maxFileBytes);
   for await (const item of parsePatch(lines, maxFileBytes)) yield ['file' in item ? { patch: item.file } : item];
 }
 
@@ -149,7 +154,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       batchFiles: o.batchFiles,
       progress: o.progress,
     });
-    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore));
+    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log));
     const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });

@@ -3,12 +3,11 @@
  * files, .gitignore and .git/info/exclude honoured exactly as git does), otherwise a walk that applies .gitignore
  * files itself. Symlinks are never followed: a link could point anywhere on the runner's disk.
  */
-import { spawn } from 'node:child_process';
 import { type Dirent, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { RuntimeError } from '../../errors.js';
 import type { SkippedFile } from '../../core/model.js';
+import { type Repo, gitRecords } from '../git.js';
 
 export interface DiskFile {
   /** Relative to the scan root, with forward slashes; bytes that are not UTF-8 shown as `\xNN`. */
@@ -67,41 +66,19 @@ function classify(root: string, name: RawName): WalkItem | undefined {
   }
 }
 
-/** NUL-separated paths from `git ls-files`, streamed: the names of each chunk of its output. */
-async function* gitPaths(root: string): AsyncGenerator<RawName[]> {
-  const child = spawn(
-    'git',
-    ['-c', 'core.quotePath=false', 'ls-files', '-co', '--exclude-standard', '--deduplicate', '-z'],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  // Split on NUL as bytes: decoding first would corrupt names that are not UTF-8.
-  let rest = Buffer.alloc(0);
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+/**
+ * NUL-separated paths from `git ls-files`, streamed: the names of each chunk of its output. Run through
+ * scan/git.ts on the repository found there (explicit git dir and work tree, nothing from the repository's config
+ * that runs a command); `cwd` is the scan root, so git lists what is under it, relative to it.
+ */
+async function* gitPaths(root: string, repo: Repo): AsyncGenerator<RawName[]> {
+  const args = ['ls-files', '-co', '--exclude-standard', '--deduplicate', '-z'];
+  // 64 KiB: longer than any path the kernel accepts (PATH_MAX 4096), so a name is never cut
+  for await (const records of gitRecords(repo, args, { cwd: root, sep: 0, maxRecord: 65536 })) {
     const names: RawName[] = [];
-    let at = buf.indexOf(0);
-    while (at >= 0) {
-      if (at > 0) names.push(rawName(buf.subarray(0, at)));
-      buf = buf.subarray(at + 1);
-      at = buf.indexOf(0);
-    }
-    rest = Buffer.from(buf);
+    for (const r of records) if (r.length > 0) names.push(rawName(r));
     yield names;
   }
-  if (rest.length) yield [rawName(rest)];
-  const code = await exited;
-  if (code !== 0) throw new RuntimeError(`git ls-files failed in ${root}: ${stderr.trim()}`);
 }
 
 interface Level {
@@ -180,10 +157,10 @@ function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
 const CHUNK = 256;
 
 /**
- * The files, in chunks. `mode`: 'git' lists through git; 'walk' applies .gitignore files itself; 'all' ignores no
- * file (not even via .gitignore).
+ * The files, in chunks. `mode`: `{ git }` lists through git in that repository; 'walk' applies .gitignore files
+ * itself; 'all' ignores no file (not even via .gitignore).
  */
-export async function* listFiles(root: string, mode: 'git' | 'walk' | 'all'): AsyncGenerator<WalkItem[]> {
+export async function* listFiles(root: string, mode: { git: Repo } | 'walk' | 'all'): AsyncGenerator<WalkItem[]> {
   const classified = (names: Iterable<RawName>) => {
     const items: WalkItem[] = [];
     for (const name of names) {
@@ -192,8 +169,8 @@ export async function* listFiles(root: string, mode: 'git' | 'walk' | 'all'): As
     }
     return items;
   };
-  if (mode === 'git') {
-    for await (const names of gitPaths(root)) yield classified(names);
+  if (typeof mode === 'object') {
+    for await (const names of gitPaths(root, mode.git)) yield classified(names);
     return;
   }
   let names: RawName[] = [];

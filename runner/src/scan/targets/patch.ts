@@ -1,10 +1,19 @@
 /**
- * Added content from git patches (`git diff` for merge requests, `git log -p` for history), one file at a time.
- * Only added lines are sent to the plugin, at their real line numbers in the new file: every other line is blank,
- * so a finding's line and column are right without mapping them back. Memory is bounded by one file's additions.
+ * Added content from `git log -p`, one file of one commit at a time: for history (`--history`) and for a merge
+ * request (`--diff BASE`: every commit of `BASE..HEAD`, so a secret added and removed again inside the merge
+ * request is still seen). Only added lines are sent to the plugin, at their real line numbers in that commit's
+ * file: every other line is blank, so a finding's line and column are right without mapping them back.
+ * Rules that keep the gate whole: lines are split on LF only, as bytes (a lone CR stays inside its line instead
+ * of ending the hunk); merge commits show, in git's dense combined format (`--cc`), the lines that are new
+ * against every parent (an evil merge, a conflict resolution) and no line that came in through a merged
+ * branch's own commits. Memory is bounded by one file's additions (`maxBytes`).
+ *
+ * Why `--cc` and not `--diff-merges=remerge`: a remerge re-runs the merge, which runs the merge drivers that
+ * `.gitattributes` names (`merge=x` with a `merge.x.driver` command in a hostile repository's config) and writes
+ * temporary objects into the repository; the combined diff only compares trees.
  */
 import type { CommitInfo, SkippedFile } from '../../core/model.js';
-import { DIFF_FLAGS, gitLines, unquotePath } from '../git.js';
+import { type Repo, DIFF_FLAGS, gitRecords, unquotePath } from '../git.js';
 
 export interface PatchFile {
   path: string;
@@ -18,10 +27,16 @@ export type PatchItem = { file: PatchFile } | { skipped: SkippedFile };
 const COMMIT_MARK = '\x01';
 export const LOG_FORMAT = `--format=${COMMIT_MARK}%H${COMMIT_MARK}%an${COMMIT_MARK}%ae${COMMIT_MARK}%aI`;
 
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const SPACE = 0x20;
+const BACKSLASH = 0x5c;
+const NEWLINE = Buffer.from('\n');
+
 interface Current {
   path?: string;
   binary: boolean;
-  lines: { n: number; text: string }[];
+  lines: { n: number; text: Buffer }[];
   bytes: number;
   tooLarge: boolean;
 }
@@ -32,30 +47,58 @@ function stripPrefix(p: string): string {
 }
 
 /** Builds the new file's text with only the added lines filled in. */
-function render(lines: { n: number; text: string }[]): Uint8Array {
-  const out: string[] = [];
+function render(lines: { n: number; text: Buffer }[]): Uint8Array {
+  const out: Buffer[] = [];
   let at = 1;
   for (const l of lines) {
-    while (at < l.n) {
-      out.push('');
-      at++;
-    }
-    out.push(l.text);
-    at++;
+    if (l.n > at) out.push(Buffer.alloc(l.n - at, '\n'));
+    out.push(l.text, NEWLINE);
+    at = l.n + 1;
   }
-  return Buffer.from(`${out.join('\n')}\n`, 'utf8');
+  return Buffer.concat(out);
 }
 
-export async function* parsePatch(lines: AsyncIterable<string>, maxBytes: number): AsyncGenerator<PatchItem> {
+const startsWith = (line: Buffer, s: string) => line.length >= s.length && line.toString('latin1', 0, s.length) === s;
+
+/**
+ * A hunk header, `@@ -a,b +c,d @@` for one parent or `@@@ -a,b -c,d +e,f @@@` (n+1 `@`) for a merge of n: the
+ * number of parents (the width of each line's prefix) and the first line number in the new file.
+ */
+export function hunkHeader(line: string): { parents: number; newLine: number } | undefined {
+  let at = 0;
+  while (line.charCodeAt(at) === 0x40) at++;
+  if (at < 2) return undefined;
+  const parents = at - 1;
+  const m = new RegExp(`^@{${at}} (?:-\\d+(?:,\\d+)? ){${parents}}\\+(\\d+)(?:,\\d+)? @{${at}}(?: |$)`).exec(line);
+  return m ? { parents, newLine: Number(m[1]) } : undefined;
+}
+
+/** A line of a hunk with `parents` prefix columns: removed, in the new file (context), added, or not a hunk line. */
+function hunkLine(line: Buffer, parents: number): 'removed' | 'context' | 'added' | 'none' {
+  if (line.length < parents) return 'none';
+  let plus = 0;
+  let minus = 0;
+  for (let i = 0; i < parents; i++) {
+    const c = line[i];
+    if (c === PLUS) plus++;
+    else if (c === MINUS) minus++;
+    else if (c !== SPACE) return 'none';
+  }
+  if (minus > 0) return 'removed';
+  // new against every parent; a line some parent already had came from that parent's own commits
+  return plus === parents ? 'added' : 'context';
+}
+
+export async function* parsePatch(chunks: AsyncIterable<Buffer[]>, maxBytes: number): AsyncGenerator<PatchItem> {
   let commit: CommitInfo | undefined;
   let cur: Current | undefined;
-  let inHunk = false;
+  let parents = 0; // > 0 while in a hunk
   let newLine = 0;
 
   function* flush(): Generator<PatchItem> {
     const c = cur;
     cur = undefined;
-    inHunk = false;
+    parents = 0;
     if (!c?.path) return;
     if (c.binary) {
       yield { skipped: { path: c.path, reason: 'binary', ...(commit ? { detail: `commit ${commit.sha}` } : {}) } };
@@ -72,68 +115,82 @@ export async function* parsePatch(lines: AsyncIterable<string>, maxBytes: number
     }
   }
 
-  for await (const line of lines) {
-    if (line.startsWith(COMMIT_MARK)) {
-      yield* flush();
-      const [sha = '', author, email, date] = line.slice(1).split(COMMIT_MARK);
-      commit = { sha, author, email, date };
-      continue;
-    }
-    if (line.startsWith('diff --git ')) {
-      yield* flush();
-      cur = { binary: false, lines: [], bytes: 0, tooLarge: false };
-      continue;
-    }
-    if (!cur) continue;
-    if (inHunk) {
-      const c = line.charCodeAt(0);
-      if (c === 43 /* + */) {
-        if (!cur.tooLarge) {
-          const text = line.slice(1);
-          cur.bytes += text.length + 1;
-          if (cur.bytes > maxBytes) {
-            cur.tooLarge = true;
-            cur.lines = [];
-          } else cur.lines.push({ n: newLine, text });
+  for await (const chunk of chunks) {
+    for (const line of chunk) {
+      if (line[0] === 1) {
+        yield* flush();
+        const [sha = '', author, email, date] = line.toString('utf8').slice(1).split(COMMIT_MARK);
+        commit = { sha, author, email, date };
+        continue;
+      }
+      if (!cur && !startsWith(line, 'diff --')) continue;
+      if (parents > 0 && cur) {
+        const kind = hunkLine(line, parents);
+        if (kind === 'added') {
+          if (!cur.tooLarge) {
+            const text = line.subarray(parents);
+            cur.bytes += text.length + 1;
+            if (cur.bytes > maxBytes) {
+              cur.tooLarge = true;
+              cur.lines = [];
+            } else cur.lines.push({ n: newLine, text });
+          }
+          newLine++;
+          continue;
         }
-        newLine++;
+        if (kind === 'context') {
+          newLine++;
+          continue;
+        }
+        if (kind === 'removed' || line[0] === BACKSLASH /* \ No newline at end of file */) continue;
+        parents = 0; // anything else ends the hunk
+      }
+      const s = line.toString('utf8');
+      if (s.startsWith('diff --git ') || s.startsWith('diff --cc ') || s.startsWith('diff --combined ')) {
+        yield* flush();
+        cur = { binary: false, lines: [], bytes: 0, tooLarge: false };
         continue;
       }
-      if (c === 45 /* - */ || c === 92 /* \ No newline */) continue;
-      if (c === 32 /* context */) {
-        newLine++;
+      if (!cur) continue;
+      if (s.startsWith('@@')) {
+        const h = hunkHeader(s);
+        if (h) {
+          parents = h.parents;
+          newLine = h.newLine;
+        }
         continue;
       }
-      inHunk = false; // anything else ends the hunk
-    }
-    if (line.startsWith('@@ ')) {
-      const m = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
-      if (m) {
-        newLine = Number(m[1]);
-        inHunk = true;
+      if (s.startsWith('+++ ')) {
+        const p = s.slice(4);
+        if (p !== '/dev/null') cur.path = stripPrefix(p);
+        continue;
       }
-      continue;
-    }
-    if (line.startsWith('+++ ')) {
-      const p = line.slice(4);
-      if (p !== '/dev/null') cur.path = stripPrefix(p);
-      continue;
-    }
-    if (line.startsWith('Binary files ')) {
-      const m = / and (.+) differ$/.exec(line);
-      if (m && m[1] !== '/dev/null') cur.path = stripPrefix(m[1] as string);
-      cur.binary = true;
+      // not printed with --text; kept so that a git that prints it anyway still yields a visible skip
+      if (s.startsWith('Binary files ')) {
+        const m = / and (.+) differ$/.exec(s);
+        if (m && m[1] !== '/dev/null') cur.path = stripPrefix(m[1] as string);
+        cur.binary = true;
+      }
     }
   }
   yield* flush();
 }
 
-/** What a merge request adds: `git diff BASE...HEAD` (BASE's merge base with HEAD, so a moved target branch is fine). */
-export function diffLines(cwd: string, base: string): AsyncGenerator<string> {
-  return gitLines(cwd, ['diff', ...DIFF_FLAGS, `${base}...HEAD`, '--']);
+/** Longest line kept whole: the content limit plus room for a merge's prefix columns and for any header line. */
+const maxLine = (maxBytes: number) => Math.max(maxBytes, 65536) + 64;
+
+/**
+ * Every commit's patch, newest first; merges in the dense combined format. `range` is a revision range
+ * (`main..HEAD`), a ref, or `--all`.
+ */
+export function historyLines(repo: Repo, range: string, maxBytes: number): AsyncGenerator<Buffer[]> {
+  return gitRecords(repo, ['log', '-p', '--cc', ...DIFF_FLAGS, LOG_FORMAT, range, '--'], {
+    sep: 0x0a,
+    maxRecord: maxLine(maxBytes),
+  });
 }
 
-/** Every commit's patch, newest first. `range` is a revision range (`main..HEAD`), a ref, or `--all`. */
-export function historyLines(cwd: string, range: string): AsyncGenerator<string> {
-  return gitLines(cwd, ['log', '-p', ...DIFF_FLAGS, LOG_FORMAT, range, '--']);
+/** What a merge request adds: the patch of every commit in `BASE..HEAD` (those reachable from HEAD, not BASE). */
+export function diffLines(repo: Repo, base: string, maxBytes: number): AsyncGenerator<Buffer[]> {
+  return historyLines(repo, `${base}..HEAD`, maxBytes);
 }
