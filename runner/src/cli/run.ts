@@ -3,6 +3,8 @@
  * `wasmci scan` does, with the step's settings as its flags) and plugin calls, each with its own grants — then
  * one set of reports for all scan steps, the CI integrations, a summary, and one exit code: the worst of the
  * steps that may fail the run (3 runtime > 2 usage > 1 findings > 0).
+ * Step names, paths and functions come from the checked-out tree and results from plugins: each is printed
+ * through printable() (log.ts), and a call step's answer shown in the log is escaped line by line.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +12,7 @@ import path from 'node:path';
 import { type Command, CommanderError, Option } from 'commander';
 import { type CallStepSpec, loadRunConfig, type ScanStepSpec, type Step, type StepGrants } from '../config/steps.js';
 import { ExitCode, exitCodeFor, PluginError, UsageError } from '../errors.js';
-import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets } from '../log.js';
+import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets, printable, printableLines } from '../log.js';
 import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { writeFileAtomic } from '../report/atomic.js';
 import { publishCi } from '../report/ci/index.js';
@@ -141,7 +143,7 @@ async function runCallStep(step: Step & { kind: 'call' }, flags: RunFlags): Prom
   try {
     const out = await plugin.call(c.function, input);
     if (c.output) await writeFileAtomic(c.output, out);
-    else await writeStdout(out.length && out[out.length - 1] !== 10 ? Buffer.concat([out, Buffer.from('\n')]) : out);
+    else if (out.length) await writeStdout(`${printableLines(new TextDecoder().decode(out).replace(/\r?\n$/, ''))}\n`);
   } finally {
     await plugin.close();
   }
@@ -161,9 +163,9 @@ async function runStep(step: Step, cfg: string, flags: RunFlags): Promise<Outcom
 function summaryLine(o: Outcome): string {
   const status = o.code === 0 ? 'ok' : o.step.allowFailure ? 'failed (allowed)' : 'failed';
   const what = o.result
-    ? `${o.result.findings.length} finding${o.result.findings.length === 1 ? '' : 's'} (${o.result.plugin.name})`
+    ? `${o.result.findings.length} finding${o.result.findings.length === 1 ? '' : 's'} (${printable(o.result.plugin.name)})`
     : o.step.kind;
-  return `  ${o.step.name.padEnd(20)} ${what.padEnd(36)} exit ${o.code}  ${status}  ${(o.durationMs / 1000).toFixed(1)} s`;
+  return `  ${printable(o.step.name).padEnd(20)} ${what.padEnd(36)} exit ${o.code}  ${status}  ${(o.durationMs / 1000).toFixed(1)} s`;
 }
 
 export function register(program: Command): void {
@@ -195,10 +197,13 @@ export function register(program: Command): void {
     const outcomes: Outcome[] = [];
     try {
       for (const step of steps) {
-        const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
+        const header = printable(
+          `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`,
+        );
         await writeStdout(sectionStart(step.name, header, env, false));
         const o = await runStep(step, cfg.file, flags);
-        if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
+        if (o.error)
+          process.stderr.write(`${printable(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}`))}\n`);
         await writeStdout(sectionEnd(step.name, env));
         outcomes.push(o);
         if (flags.failFast && o.code !== 0 && !step.allowFailure) break;

@@ -4,7 +4,7 @@
  */
 import type { SeverityOverride } from '../config/index.js';
 import { PluginError, UsageError } from '../errors.js';
-import { type Logger, redactValue } from '../log.js';
+import { type Logger, printable, redactValue } from '../log.js';
 import type { CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
 import type { SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
@@ -51,7 +51,7 @@ export interface ScanOptions {
 async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDescription> {
   if (!plugin.exports.includes('scan')) {
     throw new UsageError(
-      `plugin ${name} has no "scan" function, so it is not a scan plugin (it exports: ${plugin.exports.join(', ') || 'nothing'})`,
+      `plugin ${name} has no "scan" function, so it is not a scan plugin (it exports: ${plugin.exports.map(printable).join(', ') || 'nothing'})`,
       'run it with `wasmci call` instead, or pass a scan plugin with --plugin',
     );
   }
