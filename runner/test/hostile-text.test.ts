@@ -133,6 +133,7 @@ beforeAll(() => {
 });
 
 /** Our own GitLab section markers (name limited to [A-Za-z0-9_.-], then CR + erase-line) are the only ones allowed. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ESC and CR of a real section marker are the point
 const OUR_SECTION = /\x1b\[0Ksection_(?:start|end):\d+:[A-Za-z0-9_.-]+(?:\[collapsed=true\])?\r\x1b\[0K/g;
 /** Annotations @actions/core prints inside GitHub Actions: the only `::` lines allowed there. */
 const OUR_ANNOTATION = /^::(?:error|warning|notice)(?: [^:]*)?::/;
