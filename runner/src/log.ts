@@ -73,7 +73,7 @@ function needsEscape(c: number): boolean {
 function escapeChar(c: number): string {
   if (c === 0x0a) return '\\n';
   if (c === 0x0d) return '\\r';
-  return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16)}`;
+  return c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
 }
 
 /**

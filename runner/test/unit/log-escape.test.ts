@@ -26,7 +26,7 @@ describe('printable()', () => {
     ['ESC (CSI, OSC)', '\x1b[2J\x1b]0;t\x07', '\\x1b[2J\\x1b]0;t\\x07'],
     ['DEL and 8-bit CSI', '\x7f\u009b31m', '\\x7f\\x9b31m'],
     ['bidi override and isolate', 'a\u202eb\u2066c', 'a\\u202eb\\u2066c'],
-    ['bidi marks (ALM, LRM, RLM)', '\u061c\u200e\u200f', '\\u61c\\u200e\\u200f'],
+    ['bidi marks (ALM, LRM, RLM)', '\u061c\u200e\u200f', '\\u061c\\u200e\\u200f'],
     ['Unicode line and paragraph separators', 'a\u2028b\u2029c', 'a\\u2028b\\u2029c'],
     ['a leading workflow command', '::add-mask::x', '\\x3a:add-mask::x'],
     ['a leading command after spaces and tabs', ' \t::error::x', ' \t\\x3a:error::x'],
