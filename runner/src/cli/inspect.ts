@@ -1,9 +1,10 @@
 /**
  * `wasmci inspect <plugin>`: what a plugin is before anyone runs it on their code — sha256, size, origin,
- * imports and exports, and its own `describe` answer (called in the sandbox, with no grants).
+ * imports and exports, and its own `describe` answer (called in the sandbox, with no grants). Names and the
+ * answer are the plugin's words: printed through printable() / logJson() (log.ts), never raw.
  */
 import { type Command, Option } from 'commander';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../log.js';
+import { createLogger, LOG_LEVELS, type LogLevel, logJson, printable } from '../log.js';
 import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { policy } from '../plugin/policy.js';
 import { writeStdout } from './io.js';
@@ -55,18 +56,18 @@ export function register(program: Command): void {
       wasi: compiled.info.importsWasi,
       describe,
     };
-    if (flags.json) return writeStdout(`${JSON.stringify(info, null, 2)}\n`);
+    if (flags.json) return writeStdout(`${logJson(info, 2)}\n`);
+    const list = (names: string[]) => names.map(printable).join(', ') || '(none)';
     const lines = [
-      `plugin   ${ref}`,
-      `origin   ${info.origin}`,
+      `plugin   ${printable(ref)}`,
+      `origin   ${printable(info.origin)}`,
       `sha256   ${info.sha256}`,
       `size     ${info.size} bytes`,
       `wasi     ${info.wasi ? 'yes' : 'no'}`,
-      `exports  ${functions.join(', ') || '(none)'}`,
-      `imports  ${info.imports.join(', ') || '(none)'}`,
+      `exports  ${list(functions)}`,
+      `imports  ${list(info.imports)}`,
     ];
-    if (describe !== undefined)
-      lines.push(`describe ${JSON.stringify(describe, null, 2).replace(/\n/g, '\n         ')}`);
+    if (describe !== undefined) lines.push(`describe ${logJson(describe, 2).replace(/\n/g, '\n         ')}`);
     await writeStdout(`${lines.join('\n')}\n`);
   });
 }

@@ -1,10 +1,13 @@
 /**
  * The wasmci command line. Each command lives in its own module and registers itself here; this file alone
  * turns errors into messages and exit codes (see errors.ts), so a plugin fault never ends in a stack trace.
+ * Every error line goes through printable() (log.ts) whole: a message may quote a plugin (its error_set text,
+ * export names) or the tree (a .wasmciignore line, a .wasmci.yml value), and ours are one line of plain text
+ * each, which printable() leaves as they are.
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, exitCodeFor, PluginError, RuntimeError, UsageError } from '../errors.js';
-import { maskSecrets } from '../log.js';
+import { maskSecrets, printable, printableLines } from '../log.js';
 import { VERSION } from '../version.js';
 import { register as registerCall } from './call.js';
 import { register as registerInspect } from './inspect.js';
@@ -34,6 +37,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     // Program options only before the command, so a command may have its own --version (publish --version V).
     .enablePositionalOptions()
+    // commander's own errors quote arguments, which `wasmci run` builds from the tree's .wasmci.yml.
+    .configureOutput({ outputError: (text, write) => write(printableLines(text)) })
     .exitOverride();
   for (const register of COMMANDS) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
@@ -48,11 +53,14 @@ function report(err: unknown): number {
   }
   if (err instanceof UsageError || err instanceof PluginError || err instanceof RuntimeError) {
     const label = err instanceof PluginError ? `plugin error (${err.kind})` : 'error';
-    process.stderr.write(maskSecrets(`wasmci: ${label}: ${err.message}\n`));
-    if (err.hint) process.stderr.write(maskSecrets(`wasmci: hint: ${err.hint}\n`));
+    process.stderr.write(`wasmci: ${label}: ${printable(maskSecrets(err.message))}\n`);
+    if (err.hint) process.stderr.write(`wasmci: hint: ${printable(maskSecrets(err.hint))}\n`);
     return exitCodeFor(err);
   }
-  process.stderr.write(maskSecrets(`wasmci: internal error: ${(err as Error)?.stack ?? String(err)}\n`));
+  // The stack's lines are kept as lines; each one, the message's included, is escaped.
+  process.stderr.write(
+    `wasmci: internal error: ${printableLines(maskSecrets((err as Error)?.stack ?? String(err)))}\n`,
+  );
   return ExitCode.runtime;
 }
 

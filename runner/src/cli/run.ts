@@ -3,6 +3,8 @@
  * `wasmci scan` does, with the step's settings as its flags) and plugin calls, each with its own grants — then
  * one set of reports for all scan steps, the CI integrations, a summary, and one exit code: the worst of the
  * steps that may fail the run (3 runtime > 2 usage > 1 findings > 0).
+ * Step names, paths and functions come from the checked-out tree and results from plugins: each is printed
+ * through printable() (log.ts), and a call step's answer shown in the log is escaped line by line.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import { type Checkout, findCheckout, inCheckout } from '../core/checkout.js';
 import type { ScanResult } from '../core/model.js';
 import { ExitCode, exitCodeFor, PluginError, UsageError } from '../errors.js';
-import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets, printable } from '../log.js';
+import { createLogger, type LogLevel, LOG_LEVELS, maskSecrets, printable, printableLines } from '../log.js';
 import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { policyFrom, wideningGrants } from '../plugin/policy.js';
 import { publishCi } from '../report/ci/index.js';
@@ -140,7 +142,7 @@ async function runCallStep(step: Step & { kind: 'call' }, cfg: RunConfig, flags:
   try {
     const out = await plugin.call(c.function, input);
     if (c.output) await writeFileAtomic(path.resolve(cwd, c.output), out);
-    else await writeStdout(out.length && out[out.length - 1] !== 10 ? Buffer.concat([out, Buffer.from('\n')]) : out);
+    else if (out.length) await writeStdout(`${printableLines(new TextDecoder().decode(out).replace(/\r?\n$/, ''))}\n`);
   } finally {
     await plugin.close();
   }
@@ -160,9 +162,9 @@ async function runStep(step: Step, cfg: RunConfig, flags: RunFlags, trusted: boo
 function summaryLine(o: Outcome): string {
   const status = o.code === 0 ? 'ok' : o.step.allowFailure ? 'failed (allowed)' : 'failed';
   const what = o.result
-    ? `${o.result.findings.length} finding${o.result.findings.length === 1 ? '' : 's'} (${o.result.plugin.name})`
+    ? `${o.result.findings.length} finding${o.result.findings.length === 1 ? '' : 's'} (${printable(o.result.plugin.name)})`
     : o.step.kind;
-  return `  ${o.step.name.padEnd(20)} ${what.padEnd(36)} exit ${o.code}  ${status}  ${(o.durationMs / 1000).toFixed(1)} s`;
+  return `  ${printable(o.step.name).padEnd(20)} ${what.padEnd(36)} exit ${o.code}  ${status}  ${(o.durationMs / 1000).toFixed(1)} s`;
 }
 
 export function register(program: Command): void {
@@ -212,10 +214,12 @@ export function register(program: Command): void {
     const cwd = path.dirname(cfg.file);
     const outcomes: Outcome[] = [];
     for (const step of steps) {
-      const header = `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`;
+      const header = printable(
+        `wasmci run: step ${step.name} (${step.kind === 'scan' ? `scan ${step.scan.path}` : `call ${step.call.function}`})`,
+      );
       await writeStdout(sectionStart(step.name, header, env, false));
       const o = await runStep(step, cfg, flags, trusted);
-      if (o.error) process.stderr.write(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}\n`));
+      if (o.error) process.stderr.write(`${printable(maskSecrets(`wasmci: step ${step.name} failed: ${o.error}`))}\n`);
       await writeStdout(sectionEnd(step.name, env));
       outcomes.push(o);
       if (flags.failFast && o.code !== 0 && !step.allowFailure) break;

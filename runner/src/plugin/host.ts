@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
-import { PluginError } from '../errors.js';
+import { PluginError, type PluginFaultKind } from '../errors.js';
 import { type Logger, printable } from '../log.js';
 import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
@@ -53,6 +53,9 @@ let runLogBytes = 0;
 let runLogCapped = false;
 const RUN_LOG_CALLS = 4;
 
+/** A `--wasi` output line longer than this is printed in pieces: a plugin cannot make the host buffer more. */
+const WASI_LINE_MAX = 16 * 1024;
+
 /** A worker thread started before its plugin was known (see prestartWorker); the next start() takes it. */
 let spare: Worker | undefined;
 
@@ -84,6 +87,15 @@ export class CallNotStarted extends Error {
   override name = 'CallNotStarted';
 }
 
+/**
+ * A fault reported by the worker. Its message quotes the plugin (error_set text, the WASI stderr tail of a trap,
+ * export and import names), so it is escaped here, where it enters the runner: every later consumer (reports,
+ * warnings, `wasmci run` summaries) gets text that cannot end a log line or carry an escape sequence.
+ */
+function workerError(kind: PluginFaultKind, message: string): PluginError {
+  return new PluginError(kind, printable(message));
+}
+
 /** Faults after which the instance's state cannot be trusted: the worker is stopped and must be replaced. */
 const FATAL: ReadonlySet<string> = new Set(['trap', 'timeout', 'memory-limit', 'exited', 'host-error']);
 
@@ -104,7 +116,8 @@ export async function compilePlugin(wasm: Uint8Array, policy: SandboxPolicy): Pr
   } catch (err) {
     throw new PluginError(
       'invalid-wasm',
-      `the plugin is not a valid WebAssembly module: ${(err as Error).message}`,
+      // V8 quotes function and import names from the module in compile errors.
+      `the plugin is not a valid WebAssembly module: ${printable((err as Error).message)}`,
       'check that the file is a .wasm plugin and was not truncated or corrupted in transit',
     );
   }
@@ -124,6 +137,8 @@ export class SandboxedPlugin {
   #logBytes = 0;
   #logCapped = false;
   #dead: PluginError | undefined;
+  /** The unfinished last line of `--wasi` output, per file descriptor. */
+  #wasiPartial = new Map<number, string>();
   exports: string[] = [];
 
   private constructor(worker: Worker, policy: SandboxPolicy, log: Logger, name: string) {
@@ -174,7 +189,7 @@ export class SandboxedPlugin {
           p.exports = m.exports;
           resolve();
         } else if (m.type === 'init-error') {
-          fail(new PluginError(m.kind, m.message));
+          fail(workerError(m.kind, m.message));
         } else p.#onMessage(m);
       });
       worker.on('error', (err) => {
@@ -253,6 +268,7 @@ export class SandboxedPlugin {
 
   async close(): Promise<void> {
     this.#dead ??= new PluginError('host-error', 'the plugin was closed');
+    this.#wasiFlush();
     await this.#worker.terminate();
   }
 
@@ -267,9 +283,10 @@ export class SandboxedPlugin {
         if (!p) return;
         clearTimeout(p.timer);
         this.#pending.delete(m.id);
+        this.#wasiFlush();
         if (m.type === 'result') p.resolve({ output: m.output, outcomes: m.outcomes });
         else {
-          const e = new PluginError(m.kind, m.message);
+          const e = workerError(m.kind, m.message);
           if (FATAL.has(m.kind)) this.#kill(e);
           p.reject(e);
         }
@@ -280,13 +297,36 @@ export class SandboxedPlugin {
         return;
       case 'stdio': {
         const text = new TextDecoder().decode(m.bytes);
-        if (this.#policy.wasiOutput) this.#budgeted(text.length) && process.stderr.write(text);
+        if (this.#policy.wasiOutput) this.#wasiOut(m.fd, text);
         else this.#pluginLog('debug', `${m.fd === 1 ? 'stdout' : 'stderr'}: ${text.replace(/\n$/, '')}`);
         return;
       }
       default:
         return;
     }
+  }
+
+  /**
+   * `--wasi` output, shown line by line and escaped like any plugin text: a line is printed once its newline
+   * arrives (or the call ends, or it reaches WASI_LINE_MAX characters, which then continue on a line of their own).
+   */
+  #wasiOut(fd: number, text: string, end = false): void {
+    const lines = ((this.#wasiPartial.get(fd) ?? '') + text).split('\n');
+    let rest = lines.pop() ?? '';
+    if (end || rest.length >= WASI_LINE_MAX) {
+      if (rest) lines.push(rest);
+      rest = '';
+    }
+    this.#wasiPartial.set(fd, rest);
+    for (const line of lines) {
+      const shown = `${printable(line.replace(/\r$/, ''))}\n`;
+      if (!this.#budgeted(shown.length)) return;
+      process.stderr.write(shown);
+    }
+  }
+
+  #wasiFlush(): void {
+    for (const fd of this.#wasiPartial.keys()) this.#wasiOut(fd, '', true);
   }
 
   #budgeted(n: number): boolean {
@@ -322,11 +362,12 @@ export class SandboxedPlugin {
     if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
       return new PluginError('memory-limit', 'the plugin exhausted the host memory given to its worker');
     }
-    return new PluginError('host-error', `the plugin worker failed: ${err.message}`);
+    return workerError('host-error', `the plugin worker failed: ${err.message}`);
   }
 
   #kill(e: PluginError): void {
     if (!this.#dead) this.#dead = e;
+    this.#wasiFlush();
     this.#failAll(e);
     void this.#worker.terminate();
   }

@@ -1,4 +1,9 @@
-/** wasmci's own JSON report: the ScanResult, secrets redacted unless asked. Also the baseline and merge input. */
+/**
+ * wasmci's own JSON report: the ScanResult, secrets redacted unless asked. Also the baseline and merge input.
+ * Written with logJson (log.ts): `--format json` puts it in the CI log, and plugin and tree text must not carry
+ * raw C1 or bidi controls or a `##[` command there; the parsed value is the same.
+ */
+import { logJson } from '../log.js';
 import type { ScanResult } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
@@ -16,5 +21,5 @@ export function redactResult(result: ScanResult, redact: boolean): ScanResult {
 }
 
 export function renderJson(result: ScanResult, opts: ReportOptions): string {
-  return `${JSON.stringify({ ...redactResult(result, opts.redact), redacted: opts.redact }, null, 2)}\n`;
+  return `${logJson({ ...redactResult(result, opts.redact), redacted: opts.redact }, 2)}\n`;
 }

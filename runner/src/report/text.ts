@@ -1,8 +1,9 @@
 /**
  * The human report: findings grouped by file, then skipped files, errors and a totals line. Redacted by default.
  * Colour only when the caller says so (`colorFor`: a TTY and no NO_COLOR), so a file or a CI log never gets
- * escape codes by accident. Text from the repository or the plugin (paths, messages, matches) goes through
- * printable(): a file name with a newline must not forge a CI log line.
+ * escape codes by accident. Text from the repository or the plugin (paths, messages, matches, the plugin's
+ * name and version) goes through printable(): a file name with a newline, or one that starts with `::`, must not
+ * forge a CI log line.
  */
 import { printable } from '../log.js';
 import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../core/model.js';
@@ -43,7 +44,7 @@ function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: numb
   if (f.commit) {
     const c = f.commit;
     lines.push(
-      `${pad}${paint('2', 'commit')} ${c.sha.slice(0, 12)}${c.author ? ` by ${printable(c.author)}` : ''}${c.date ? ` on ${c.date}` : ''}`,
+      `${pad}${paint('2', 'commit')} ${c.sha.slice(0, 12)}${c.author ? ` by ${printable(c.author)}` : ''}${c.date ? ` on ${printable(c.date)}` : ''}`,
     );
   }
   return lines;
@@ -74,7 +75,7 @@ function summary(r: ScanResult, paint: Paint): string {
     ? paint('1', `${plural(r.findings.length, 'finding')} (${sevs}) in ${plural(files, 'file')}`)
     : paint('32', 'no findings');
   return (
-    `${head} · ${r.plugin.name} ${r.plugin.version} scanned ${plural(r.stats.files, 'file')} ` +
+    `${head} · ${printable(r.plugin.name)} ${printable(r.plugin.version)} scanned ${plural(r.stats.files, 'file')} ` +
     `(${(r.stats.bytes / 1e6).toFixed(1)} MB, ${(r.stats.durationMs / 1000).toFixed(1)} s)` +
     (r.target.shard ? ` · shard ${r.target.shard.index}/${r.target.shard.total}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +

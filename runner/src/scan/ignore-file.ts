@@ -2,9 +2,11 @@
  * `.wasmciignore`: findings the team has reviewed and accepted. One entry per line — a finding's fingerprint
  * (64 hex digits; that secret in that file under that rule) or `secret:<sha256 of the secret>` (that secret
  * anywhere) — with `#` comments. Entries hold hashes only, never secrets, so the file can be committed.
+ * The file is the tree's: a line quoted in an error goes through printable() (log.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { printable } from '../log.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Finding } from '../core/model.js';
 
@@ -23,12 +25,12 @@ export function parseIgnoreEntry(raw: string, where: string): Omit<IgnoreEntry, 
   const lower = text.toLowerCase();
   if (lower.startsWith('secret:')) {
     const hash = lower.slice('secret:'.length).trim();
-    if (!HEX64.test(hash)) throw new UsageError(`${where}: "${text}" is not secret:<64 hex digits>`);
+    if (!HEX64.test(hash)) throw new UsageError(`${where}: "${printable(text)}" is not secret:<64 hex digits>`);
     return { kind: 'secret', hash, text };
   }
   if (!HEX64.test(lower)) {
     throw new UsageError(
-      `${where}: "${text}" is neither a fingerprint (64 hex digits) nor secret:<sha256>`,
+      `${where}: "${printable(text)}" is neither a fingerprint (64 hex digits) nor secret:<sha256>`,
       'copy the fingerprint from the scan output or the JSON report',
     );
   }

@@ -67,7 +67,7 @@ export const SCAN_TIMEOUT_MS = 300_000;
 async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDescription> {
   if (!plugin.exports.includes('scan')) {
     throw new UsageError(
-      `plugin ${name} has no "scan" function, so it is not a scan plugin (it exports: ${plugin.exports.join(', ') || 'nothing'})`,
+      `plugin ${name} has no "scan" function, so it is not a scan plugin (it exports: ${plugin.exports.map(printable).join(', ') || 'nothing'})`,
       'run it with `wasmci call` instead, or pass a scan plugin with --plugin',
     );
   }

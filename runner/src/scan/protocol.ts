@@ -1,7 +1,9 @@
 /**
  * The scan protocol at the edge between the runner and an untrusted plugin: encoding a batch, and validating the
  * plugin's answers (`scan`, `describe`) into the findings model. Nothing past this file re-checks plugin output.
+ * An error message that quotes the answer quotes it through printable() (log.ts): it ends up in logs and reports.
  */
+import { printable } from '../log.js';
 import { type PluginDescription, type RuleInfo, SEVERITIES, type Severity } from '../core/model.js';
 
 /** One file of a batch: its path as reported in findings, its bytes, and (history scans) its commit. */
@@ -81,7 +83,9 @@ function str(o: Obj, key: string, where: string, optional = false): string | und
 function pos(o: Obj, key: string, where: string): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new ProtocolError(`${where}: "${key}" must be a positive integer (1-based), got ${JSON.stringify(v)}`);
+    throw new ProtocolError(
+      `${where}: "${key}" must be a positive integer (1-based), got ${printable(String(JSON.stringify(v)))}`,
+    );
   }
   return v;
 }
@@ -89,7 +93,9 @@ function pos(o: Obj, key: string, where: string): number {
 export function parseSeverity(v: unknown, where: string): Severity {
   const s = typeof v === 'string' ? v.toLowerCase() : v;
   if (!(SEVERITIES as readonly unknown[]).includes(s)) {
-    throw new ProtocolError(`${where}: severity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(v)}`);
+    throw new ProtocolError(
+      `${where}: severity must be one of ${SEVERITIES.join(', ')}, got ${printable(String(JSON.stringify(v)))}`,
+    );
   }
   return s as Severity;
 }
@@ -106,7 +112,7 @@ function finding(v: unknown, i: number, paths: ReadonlySet<string>): RawFinding 
   const where = `findings[${i}]`;
   if (!isObj(v)) throw new ProtocolError(`${where} is not an object`);
   const path = str(v, 'path', where) as string;
-  if (!paths.has(path)) throw new ProtocolError(`${where}: path "${path}" was not in the batch`);
+  if (!paths.has(path)) throw new ProtocolError(`${where}: path "${printable(path)}" was not in the batch`);
   const f: RawFinding = {
     ruleId: str(v, 'rule_id', where) as string,
     description: str(v, 'description', where, true) ?? '',
@@ -155,7 +161,7 @@ export function parseScanOutput(bytes: Uint8Array, paths: ReadonlySet<string>): 
   try {
     parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (err) {
-    throw new ProtocolError(`the scan output is not JSON (${(err as Error).message})`);
+    throw new ProtocolError(`the scan output is not JSON (${printable((err as Error).message)})`);
   }
   if (!isObj(parsed)) throw new ProtocolError('the scan output is not a JSON object');
   const fs = parsed.findings ?? [];
@@ -179,7 +185,7 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new ProtocolError(`the describe output is not JSON (${(err as Error).message})`);
+    throw new ProtocolError(`the describe output is not JSON (${printable((err as Error).message)})`);
   }
   if (!isObj(parsed)) throw new ProtocolError('the describe output is not a JSON object');
   const kind = parsed.kind ?? 'scan';

@@ -3,8 +3,12 @@
  * table, and the step outputs `findings` and `report`. Called only when GITHUB_ACTIONS=true (see ci/index.ts):
  * outside GitHub, @actions/core would print `::` workflow commands into someone else's log.
  * Never `core.setSecret`: it prints the value it is given.
+ * @actions/core escapes only `%`, CR and LF (and `:` `,` in properties): every plugin or tree string in an
+ * annotation or the summary goes through printable() (log.ts) first, so no ESC, C1 or bidi control and no
+ * `##[` command reaches the log, and no blank line ends the summary's HTML block early.
  */
 import * as core from '@actions/core';
+import { printable } from '../../log.js';
 import { type Finding, type ScanResult, type Severity, severityRank } from '../../core/model.js';
 import { toProjectPaths } from '../paths.js';
 import { redactSecret } from '../redact.js';
@@ -21,7 +25,7 @@ const ANNOTATE: Record<Severity, (message: string, props: core.AnnotationPropert
 };
 
 function html(s: string): string {
-  return s.replace(/[&<>"'|`]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return printable(s).replace(/[&<>"'|`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function shown(f: Finding, redact: boolean): string {
@@ -30,14 +34,15 @@ function shown(f: Finding, redact: boolean): string {
 
 function annotate(f: Finding, redact: boolean): void {
   const props: core.AnnotationProperties = {
-    title: `${f.ruleId} (${f.severity})`,
-    file: f.path,
+    title: `${printable(f.ruleId)} (${f.severity})`,
+    // GitHub links the annotation by this path; a name that needs escaping is hostile and need not link.
+    file: printable(f.path),
     startLine: f.startLine,
     endLine: f.endLine,
     // GitHub accepts columns only on a one-line annotation.
     ...(f.startLine === f.endLine ? { startColumn: f.startColumn, endColumn: f.endColumn } : {}),
   };
-  ANNOTATE[f.severity](`${f.description}: ${shown(f, redact)} (${f.plugin.name})`, props);
+  ANNOTATE[f.severity](printable(`${f.description}: ${shown(f, redact)} (${f.plugin.name})`), props);
 }
 
 export interface GithubOptions {
