@@ -44,18 +44,6 @@ export function addSourceOptions(cmd: Command, { single = true } = {}): Command 
     );
 }
 
-/** The flags back as arguments, for a command that runs another in-process (`run` invoking `scan`). */
-export function sourceArgs(flags: SourceFlags): string[] {
-  const a: string[] = [];
-  if (flags.offline) a.push('--offline');
-  if (flags.cacheDir) a.push(`--cache-dir=${flags.cacheDir}`);
-  if (flags.lockfile) a.push(`--lockfile=${flags.lockfile}`);
-  if (flags.frozen) a.push('--frozen');
-  if (flags.gitlabUrl) a.push(`--gitlab-url=${flags.gitlabUrl}`);
-  for (const h of flags.authHeader ?? []) a.push(`--auth-header=${h}`);
-  return a;
-}
-
 export function resolveOptions(flags: SourceFlags, log: Logger): ResolveOptions {
   return {
     sha256: flags.sha256,
