@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addAllowLines, type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/scan/batch-reader.js';
+import { addAllowLines, type DiskBatch, readDiskBatch, readDiskBatchInto } from '../src/core/batch-reader.js';
 import { tempDir } from './helpers/cli.js';
 
 interface Header {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { MessageChannel, Worker, type WorkerOptions } from 'node:worker_threads';
 import { PluginError, type PluginFaultKind } from '../errors.js';
 import { type Logger, printable } from '../log.js';
-import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
+import type { DiskBatch, DiskFileOutcome } from '../core/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { hostAllowed, type SandboxPolicy } from './policy.js';
 import { inspectModule, type ModuleInfo, prepareModule, tableLimits, WASM_PAGE } from './wasm-binary.js';

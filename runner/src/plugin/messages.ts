@@ -1,6 +1,6 @@
 /** Messages between the sandbox host (main thread) and a plugin worker. Both sides import only these types. */
 import type { PluginFaultKind } from '../errors.js';
-import type { DiskBatch, DiskFileOutcome } from '../scan/batch-reader.js';
+import type { DiskBatch, DiskFileOutcome } from '../core/batch-reader.js';
 import type { SandboxPolicy } from './policy.js';
 
 export interface WorkerInit {

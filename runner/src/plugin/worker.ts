@@ -12,8 +12,8 @@ import {
   type DiskFileOutcome,
   readDiskBatch,
   readDiskBatchInto,
-} from '../scan/batch-reader.js';
-import { reportedPaths } from '../scan/protocol.js';
+} from '../core/batch-reader.js';
+import { reportedPaths } from '../core/protocol.js';
 import type { FromWorker, HttpResponse, ToWorker, WorkerInit } from './messages.js';
 import { INTERNAL_EXPORTS } from './messages.js';
 import { hostAllowed } from './policy.js';

@@ -21,7 +21,7 @@ import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js'
 import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
-import { parseDescribe } from './protocol.js';
+import { parseDescribe } from '../core/protocol.js';
 import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
 import { listFiles } from './targets/files.js';

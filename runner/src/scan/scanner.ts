@@ -7,8 +7,8 @@
  */
 import picomatch from 'picomatch';
 import { PluginError } from '../errors.js';
-import { allowedLines } from './allow.js';
-import { type DiskBatch, type DiskFileOutcome, isBinary } from './batch-reader.js';
+import { allowedLines } from '../core/allow.js';
+import { type DiskBatch, type DiskFileOutcome, isBinary } from '../core/batch-reader.js';
 import { fingerprint, secretHash } from './fingerprint.js';
 import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from '../core/model.js';
 import type { PluginPool } from './pool.js';
@@ -20,7 +20,7 @@ import {
   parseScanOutput,
   type RawFinding,
   type ScanAnswer,
-} from './protocol.js';
+} from '../core/protocol.js';
 import { inShard, type Shard } from './shard.js';
 import type { DiskFile } from './targets/files.js';
 import type { PatchFile } from './targets/patch.js';

@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { allowedLines } from './allow.js';
-import type { SkippedFile } from '../core/model.js';
+import type { SkippedFile } from './model.js';
 import { type BatchFile, encodeBatch, headerLine } from './protocol.js';
 
 /**

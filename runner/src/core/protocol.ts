@@ -4,7 +4,7 @@
  * An error message that quotes the answer quotes it through printable() (log.ts): it ends up in logs and reports.
  */
 import { printable } from '../log.js';
-import { type PluginDescription, type RuleInfo, SEVERITIES, type Severity } from '../core/model.js';
+import { type PluginDescription, type RuleInfo, SEVERITIES, type Severity } from './model.js';
 
 /** One file of a batch: its path as reported in findings, its bytes, and (history scans) its commit. */
 export interface BatchFile {
