@@ -57,7 +57,7 @@ describe('GitHub Actions mode', () => {
     const output = path.join(gh, 'output.txt');
     writeFileSync(summary, '');
     writeFileSync(output, '');
-    const r = await runCli(['run'], {
+    const r = await runCli(['run', '--trust-config'], {
       cwd: dir,
       env: { GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output },
     });
@@ -113,7 +113,10 @@ describe('GitHub Actions mode', () => {
     const gh = tempDir('wasmci-gh-files-');
     const summary = path.join(gh, 'summary.md');
     writeFileSync(summary, 'untouched');
-    const r = await runCli(['run'], { cwd: dir, env: { GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: summary } });
+    const r = await runCli(['run', '--trust-config'], {
+      cwd: dir,
+      env: { GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: summary },
+    });
     expect(r.code).toBe(1);
     expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/^::/m);
     expect(readFileSync(summary, 'utf8')).toBe('untouched');

@@ -3,6 +3,7 @@
  * mounts, environment copies and hosts, or write outside the tree. Each test performs the attack through the real
  * CLI and shows that, without the pipeline's --trust-config, the tree may only narrow the scan, and says so.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ beforeAll(() => {
 /** A checkout (a git work tree: it has a .git) holding a leaked token, a TODO and the given .wasmci.yml. */
 function checkout(config: string): string {
   const dir = tempDir('wasmci-mr-');
-  mkdirSync(path.join(dir, '.git'));
+  execFileSync('git', ['init', '-q', dir]);
   mkdirSync(path.join(dir, 'src'));
   writeFileSync(path.join(dir, 'src/deploy.yml'), `token: ${TOKEN}\n`);
   writeFileSync(path.join(dir, 'src/app.ts'), '// TODO: ship it\n');

@@ -323,7 +323,7 @@ describe('hostile repository text: wasmci run', () => {
           `    - name: scan-it\n      scan: { path: ${yamlQuoted(`src${hostile('SCANPATH')}`)} }\n` +
           `    - name: call-it\n      call: { plugin: ${JSON.stringify(hostileWasm)}, function: ${yamlQuoted(`f${hostile('FUNCTION')}`)} }\n`,
       );
-      const r = await runCli(['run'], { cwd: dir, env });
+      const r = await runCli(['run', '--trust-config'], { cwd: dir, env });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/step scan-it failed/);
       expect(r.stderr).toMatch(/step call-it failed/);
@@ -338,7 +338,7 @@ describe('hostile repository text: wasmci run', () => {
       path.join(dir, '.wasmci.yml'),
       `version: 1\nrun:\n  steps:\n    - name: ${yamlQuoted(`n${hostile('STEPNAME')}`)}\n      scan: { path: . }\n`,
     );
-    const r = await runCli(['run'], { cwd: dir, env: { GITLAB_CI: 'true', CI: 'true' } });
+    const r = await runCli(['run', '--trust-config'], { cwd: dir, env: { GITLAB_CI: 'true', CI: 'true' } });
     expect(r.code).toBe(2);
     expectAllSafe(r, 'step name', { visible: ['::add-mask::STEPNAME'] });
   });
@@ -349,7 +349,7 @@ describe('hostile repository text: wasmci run', () => {
       path.join(dir, '.wasmci.yml'),
       `version: 1\nrun:\n  steps:\n    - name: show\n      call: { plugin: ${JSON.stringify(hostileWasm)}, function: say }\n`,
     );
-    const r = await runCli(['run'], { cwd: dir });
+    const r = await runCli(['run', '--trust-config'], { cwd: dir });
     expect(r.code).toBe(0);
     expectAllSafe(r, 'call step output', { visible: ['add-mask::STDERR', 'pwned-STDERR'] });
   });

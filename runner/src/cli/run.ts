@@ -29,8 +29,10 @@ import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const CALL_TIMEOUT_MS = 60_000;
 
+const DEFAULT_CONFIG = '.wasmci.yml';
+
 interface RunFlags extends SourceFlags {
-  config: string;
+  config?: string;
   redact: boolean;
   step?: string[];
   failFast?: boolean;
@@ -171,7 +173,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .description('run the steps of .wasmci.yml (scans and plugin calls) in order; one set of reports, one exit code')
-    .option('-c, --config <file>', 'the config file with a run: section', '.wasmci.yml')
+    .option('-c, --config <file>', 'the config file with a run: section (default: ./.wasmci.yml)')
     .option('--step <name>', 'run only this step (repeatable)', collect)
     .option('--fail-fast', 'stop at the first step that fails the run')
     .option('--no-redact', 'show secrets in full in the output and reports')
@@ -185,7 +187,7 @@ export function register(program: Command): void {
   addSourceOptions(cmd, { single: false });
   cmd.action(async (flags: RunFlags) => {
     const env = process.env;
-    const cfg = await loadRunConfig(path.resolve(flags.config));
+    const cfg = await loadRunConfig(path.resolve(flags.config ?? DEFAULT_CONFIG));
     const unknown = (flags.step ?? []).filter((n) => !cfg.steps.some((s) => s.name === n));
     if (unknown.length) {
       throw new UsageError(
@@ -199,13 +201,15 @@ export function register(program: Command): void {
       s.kind === 'scan' ? [path.resolve(path.dirname(cfg.file), s.scan.path)] : [],
     );
     const checkout = findCheckout(env, process.cwd(), scanned);
-    const trusted = !!flags.trustConfig || !inCheckout(checkout, cfg.file);
+    // The default ./.wasmci.yml is the project's own file, whatever directory this is; a file the pipeline names
+    // with -c is trusted only when it lies outside every checked-out tree.
+    const trusted = !!flags.trustConfig || (flags.config !== undefined && !inCheckout(checkout, cfg.file));
     if (!trusted) {
       // Confined to the tree the file came from: its own scan paths must not widen what counts as "inside".
       const asks = untrustedAsks({ ...cfg, steps }, findCheckout(env, process.cwd(), [path.dirname(cfg.file)]));
       if (asks.length) {
         throw new UsageError(
-          `${printable(cfg.file)} is in the checked-out tree, which may only narrow a scan (a merge request can change it); it asks for more:\n  ${asks.map(printable).join('\n  ')}`,
+          `${printable(cfg.file)} is in the checked-out tree, which may only narrow a scan (a merge request can change it); it asks for more: ${asks.map(printable).join('; ')}`,
           'run with --trust-config only where this file cannot come from a merge request (e.g. protected-branch pipelines), or give the grants as flags in the pipeline definition (wasmci call/scan)',
         );
       }
