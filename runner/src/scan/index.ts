@@ -213,7 +213,10 @@ export function gitleaksCounts(toml: string): { rules: number; allowlists: numbe
 }
 
 /** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
-async function prepare(req: ScanRequest, deps: ScanDeps): Promise<{ s: SettledScan; options: ScanOptions }> {
+async function prepare(
+  req: ScanRequest,
+  deps: ScanDeps,
+): Promise<{ s: SettledScan; options: ScanOptions; fromTree: (file: string) => boolean }> {
   const { log, env } = deps;
   const root = path.resolve(req.cwd, req.path);
   let isDir = false;
@@ -260,6 +263,7 @@ async function prepare(req: ScanRequest, deps: ScanDeps): Promise<{ s: SettledSc
   const compiled = await compilePlugin(await deps.loadPlugin(ref), policy);
   return {
     s,
+    fromTree,
     options: {
       root: s.root,
       target: s.target,
@@ -287,7 +291,7 @@ async function prepare(req: ScanRequest, deps: ScanDeps): Promise<{ s: SettledSc
 
 /** One scan from a request: settled, run, and its tree-made suppressions said in the log. */
 export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult> {
-  const { s, options } = await prepare(req, deps);
+  const { s, options, fromTree } = await prepare(req, deps);
   const result = await runScan(options);
   result.failOn = s.failOn;
   const log = deps.log;
@@ -299,15 +303,14 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
       );
     }
   }
-  const checkout = findCheckout(deps.env, req.cwd, [s.root]);
   const sup = result.suppressed;
   const parts: string[] = [];
   if (s.narrowing.length && (result.stats.excluded ?? 0) > 0)
     parts.push(`${result.stats.excluded} file(s) left out by include/exclude globs`);
   if (sup?.disabled && s.narrowing.length) parts.push(`${sup.disabled} finding(s) turned off by overrides`);
-  if (sup?.ignored && inCheckout(checkout, s.ignoreFile.file))
+  if (sup?.ignored && fromTree(s.ignoreFile.file))
     parts.push(`${sup.ignored} finding(s) ignored by ${printable(path.basename(s.ignoreFile.file))}`);
-  if (sup?.baseline && s.baseline && inCheckout(checkout, s.baseline))
+  if (sup?.baseline && s.baseline && fromTree(s.baseline))
     parts.push(`${sup.baseline} finding(s) known to the baseline`);
   if (sup?.allowed) parts.push(`${sup.allowed} finding(s) allowed by inline comments`);
   if (parts.length) log.warn(`the checked-out tree suppressed: ${parts.join(', ')}`);
