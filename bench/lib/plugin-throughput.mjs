@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createLogger } from '../../runner/src/log.ts';
 import { compilePlugin, SandboxedPlugin } from '../../runner/src/plugin/host.ts';
 import { policy } from '../../runner/src/plugin/policy.ts';
-import { encodeBatch } from '../../runner/src/scan/protocol.ts';
+import { encodeBatch } from '../../runner/src/core/protocol.ts';
 import { walk } from './fsutil.mjs';
 
 const [wasmPath, root] = process.argv.slice(2);
