@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_DIR, CORES, ROOT, WORK } from '../config.mjs';
-import { loadRules, RULES_FILE } from '../lib/rules.mjs';
+import { loadRules, RULES_DIR } from '../lib/rules.mjs';
 
 const NODE = process.execPath;
 const WASMCI = path.join(ROOT, 'runner/dist/wasmci.cjs');
@@ -204,7 +204,7 @@ function rgPatterns(key, ids) {
     const byId = new Map(rules.map((r) => [r.id, r]));
     const missing = ids.filter((id) => !byId.has(id));
     if (missing.length)
-      throw new Error(`${key}: no rule ${missing.join(', ')} in ${path.relative(ROOT, RULES_FILE)}: update the list`);
+      throw new Error(`${key}: no rule ${missing.join(', ')} in ${path.relative(ROOT, RULES_DIR)}: update the list`);
     rules = ids.map((id) => byId.get(id));
   }
   const ok = [];

@@ -1,19 +1,27 @@
 // The secrets plugin's built-in rules as the plugin compiles them (plugins/secrets/src/rules.rs: a rule has a
 // `regex`, or `context` + `secret` expanded into an assignment pattern, or a self-identifying `secret`), so that
 // ripgrep and the Node RegExp loop run exactly the plugin's regexes (without its validators and allowlists).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { ROOT } from '../config.mjs';
 
-export const RULES_FILE = path.join(ROOT, 'plugins/secrets/rules/rules.toml');
+export const RULES_DIR = path.join(ROOT, 'plugins/secrets/rules');
+
+/** The built-in rule files concatenated in name order, as plugins/secrets/build.rs does. */
+export const builtinRulesText = () =>
+  readdirSync(RULES_DIR)
+    .filter((f) => f.endsWith('.toml'))
+    .sort()
+    .map((f) => readFileSync(path.join(RULES_DIR, f), 'utf8'))
+    .join('\n');
 
 const contextRegex = (context, secret) =>
   `(?i:(?:${context})[a-z0-9_.\\-]{0,32}?)["'\\]]{0,2}[ \\t]{0,4}(?:=|:=|:|=>|\\?=)[ \\t]{0,4}["'\`]?(${secret})`;
 
 /** @returns {{id: string, regex: string, keywords: string[]}[]} regexes in Rust syntax, byte mode like the plugin */
-export function loadRules(file = RULES_FILE) {
-  const doc = parse(readFileSync(file, 'utf8'));
+export function loadRules(text = builtinRulesText()) {
+  const doc = parse(text);
   const out = [];
   for (const r of doc.rules ?? []) {
     let re;

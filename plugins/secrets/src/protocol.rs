@@ -89,6 +89,10 @@ struct RuleInfo<'a> {
     description: &'a str,
     severity: &'a str,
     tags: &'a [String],
+    #[serde(skip_serializing_if = "str::is_empty")]
+    remediation: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    docs: &'a str,
 }
 
 #[derive(Serialize)]
@@ -109,7 +113,14 @@ pub fn describe(engine: &Engine) -> String {
         rules: engine
             .rules
             .iter()
-            .map(|r| RuleInfo { id: &r.id, description: &r.description, severity: &r.severity, tags: &r.tags })
+            .map(|r| RuleInfo {
+                id: &r.id,
+                description: &r.description,
+                severity: &r.severity,
+                tags: &r.tags,
+                remediation: &r.remediation,
+                docs: &r.docs,
+            })
             .collect(),
     };
     serde_json::to_string(&d).unwrap_or_else(|_| "{}".to_string())

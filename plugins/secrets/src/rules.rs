@@ -7,7 +7,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 /// The rule file as written, with each rule's test examples (tests read these).
-pub const BUILTIN_RULES: &str = include_str!("../rules/rules.toml");
+pub const BUILTIN_RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.toml"));
 /// The same rules without their examples, as JSON (see build.rs): what the plugin loads.
 pub const BUILTIN_RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 
@@ -38,6 +38,12 @@ pub struct RuleSpec {
     pub severity: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// How to revoke or rotate this credential, one or two sentences (reports: SARIF help, GitLab solution).
+    #[serde(default)]
+    pub remediation: Option<String>,
+    /// The vendor's documentation URL for the credential (revocation/rotation page where one exists).
+    #[serde(default)]
+    pub docs: Option<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
     #[serde(default)]
@@ -147,6 +153,8 @@ pub struct Rule {
     pub description: String,
     pub severity: String,
     pub tags: Vec<String>,
+    pub remediation: String,
+    pub docs: String,
     pub keywords: Vec<String>,
     pub regex: Option<RuleRegex>,
     pub secret_group: Option<usize>,
@@ -380,6 +388,8 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         description: spec.description.clone().unwrap_or_else(|| id.clone()),
         severity: severity.to_string(),
         tags: spec.tags.clone(),
+        remediation: spec.remediation.clone().unwrap_or_default(),
+        docs: spec.docs.clone().unwrap_or_default(),
         keywords,
         regex,
         secret_group: spec.secret_group,

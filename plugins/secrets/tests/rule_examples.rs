@@ -1,14 +1,14 @@
 //! Every built-in rule has true-positive and true-negative examples (synthetic, generated from
-//! the templates in rules/rules.toml) and they must behave as declared.
+//! the templates in rules/*.toml) and they must behave as declared.
 
 use secrets::config::{BUILTIN, DEFAULT_ENGINE};
 use secrets::examples::{expand, seed_for, split_path};
 use secrets::rules::{parse_rule_file, RuleSpec, BUILTIN_RULES};
 use secrets::util::Rng;
 
-/// The rules as written in rules/rules.toml, with their examples (the plugin embeds them without).
+/// The rules as written in rules/*.toml, with their examples (the plugin embeds them without).
 fn specs() -> Vec<RuleSpec> {
-    parse_rule_file(BUILTIN_RULES).expect("rules/rules.toml parses").rules
+    parse_rule_file(BUILTIN_RULES).expect("rules/*.toml parses").rules
 }
 
 #[derive(serde::Serialize)]
@@ -41,10 +41,10 @@ fn all_examples() -> Vec<Example> {
 fn every_rule_has_examples() {
     let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
     let specs = specs();
-    assert_eq!(specs.len(), rules.len(), "the embedded rules are the rules of rules/rules.toml");
+    assert_eq!(specs.len(), rules.len(), "the embedded rules are the rules of rules/*.toml");
     let mut missing = Vec::new();
     for (r, spec) in rules.iter().zip(&specs) {
-        assert_eq!(r.id, spec.id.trim(), "embedded rules in the order of rules/rules.toml");
+        assert_eq!(r.id, spec.id.trim(), "embedded rules in the order of rules/*.toml");
         if spec.examples.is_empty() || spec.negatives.is_empty() {
             missing.push(r.id.clone());
         }
@@ -92,4 +92,24 @@ fn examples_behave_as_declared() {
         std::fs::write(path, json).unwrap();
     }
     assert!(failures.is_empty(), "{} of {} examples failed:\n{}", failures.len(), examples.len(), failures.join("\n"));
+}
+
+/// Remediation text and documentation links are shown to users as they are (SARIF help/helpUri, GitLab solution and
+/// links): a link is an https:// URL, a remediation one or two sentences.
+#[test]
+fn remediation_and_docs_are_well_formed() {
+    let mut bad = Vec::new();
+    for spec in specs() {
+        if let Some(d) = &spec.docs {
+            if !d.starts_with("https://") || d.contains(char::is_whitespace) {
+                bad.push(format!("{}: docs {:?} is not an https:// URL", spec.id, d));
+            }
+        }
+        if let Some(r) = &spec.remediation {
+            if r.trim().len() < 20 || r.len() > 400 {
+                bad.push(format!("{}: remediation is {} bytes (20-400)", spec.id, r.len()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -27,6 +27,10 @@ export interface RuleInfo {
   description: string;
   severity: Severity;
   tags: string[];
+  /** How to revoke or rotate the credential (plugin data; reports render it as help/solution). */
+  remediation?: string;
+  /** The vendor's documentation URL for the credential. */
+  docs?: string;
 }
 
 /** What a plugin's `describe` export returns. */

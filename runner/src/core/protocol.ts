@@ -205,7 +205,24 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
         description: str(r, 'description', where, true) ?? '',
         severity: parseSeverity(r.severity, where),
         tags: tags(r, where),
+        ...optionalText(r, 'remediation', where),
+        ...httpsUrl(r, 'docs', where),
       };
     }),
   };
+}
+
+/** An optional string field, kept only when non-empty (plugin text: reports escape it like any other). */
+function optionalText(o: Record<string, unknown>, key: 'remediation', where: string): { remediation?: string } {
+  const v = str(o, key, where, true);
+  return v ? { [key]: v.slice(0, 2000) } : {};
+}
+
+/** An optional documentation link: reports turn it into a clickable URL, so only https:// without spaces or controls. */
+function httpsUrl(o: Record<string, unknown>, key: 'docs', where: string): { docs?: string } {
+  const v = str(o, key, where, true);
+  if (!v) return {};
+  if (!/^https:\/\/[^\s\u0000-\u001f\u007f-\u009f]{1,500}$/.test(v))
+    throw new ProtocolError(`${where}.${key} must be an https:// URL without spaces`);
+  return { [key]: v };
 }
