@@ -62,7 +62,7 @@ function ratios(data) {
   const lines = [];
   for (const w of ['wasmci-j1', `wasmci-j${CORES}`]) {
     if (!by[w] || (w === 'wasmci-j1' && CORES === 1)) continue;
-    const parts = ['ripgrep-36', 'ripgrep', 'gitleaks', 'secretlint', 'node-regex', 'node-regex-kw']
+    const parts = [`${w}-baseline`, 'ripgrep-36', 'ripgrep', 'gitleaks', 'secretlint', 'node-regex', 'node-regex-kw']
       .filter((k) => by[k])
       .map((k) => `÷ ${k} **${(by[w].mbpsMedian / by[k].mbpsMedian).toFixed(2)}×**`);
     lines.push(`- ${by[w].name} MB/s (median) ${parts.join(', ')}`);

@@ -23,14 +23,20 @@ const version = (cmd, args) => {
   }
 };
 
-function wasmci(jobs) {
+// WASMCI_BENCH_BASELINE=<secrets.wasm>: also run that plugin build (e.g. main's before a rule change) in the same
+// run, so "before/after" throughput and findings compare on the same machine load (issue 19: breadth must not cost
+// speed). Its rule count is not known from the tree, so its version line says "baseline plugin".
+const BASELINE_WASM = process.env.WASMCI_BENCH_BASELINE;
+
+function wasmci(jobs, plugin = SECRETS_WASM, baseline = false) {
   return {
-    name: `wasmci scan --jobs ${jobs}`,
-    key: `wasmci-j${jobs}`,
+    name: `wasmci scan --jobs ${jobs}${baseline ? ' (baseline plugin)' : ''}`,
+    key: `wasmci-j${jobs}${baseline ? '-baseline' : ''}`,
     scope: 'full',
     engine: 'Rust regex + keyword automaton in wasm (Extism), Node 20',
-    available: () => existsSync(WASMCI) && existsSync(SECRETS_WASM),
-    version: () => `wasmci ${version(NODE, [WASMCI, '--version'])}, ${loadRules().length} rules`,
+    available: () => existsSync(WASMCI) && existsSync(plugin),
+    version: () =>
+      `wasmci ${version(NODE, [WASMCI, '--version'])}, ${baseline ? `baseline plugin ${plugin}` : `${loadRules().length} rules`}`,
     command: ({ target, out }) => ({
       cmd: NODE,
       args: [
@@ -38,7 +44,7 @@ function wasmci(jobs) {
         'scan',
         target,
         '--plugin',
-        SECRETS_WASM,
+        plugin,
         '--jobs',
         String(jobs),
         '--no-gitignore',
@@ -314,6 +320,7 @@ function nodeRegex(keywords) {
 export const CONTENDERS = [
   wasmci(1),
   wasmci(CORES),
+  ...(BASELINE_WASM ? [wasmci(1, BASELINE_WASM, true), wasmci(CORES, BASELINE_WASM, true)] : []),
   ripgrep36,
   ripgrepAll,
   nodeRegex(false),
