@@ -331,15 +331,19 @@ pub fn pem_check(secret: &[u8]) -> bool {
 const URL_PASSWORD_WORDS: &[&[u8]] = &[
     b"password", b"passwd", b"pass", b"pwd", b"secret", b"changeme", b"example", b"user", b"admin", b"root",
     b"test", b"guest", b"demo", b"foo", b"bar", b"token", b"dummy", b"sample", b"placeholder", b"redacted",
-    b"opensesame", b"qwerty", b"letmein", b"123456", b"hunter2",
+    b"opensesame", b"qwerty", b"letmein", b"123456", b"hunter2", b"postgres", b"mysql", b"changeit",
 ];
 static URL_PASSWORD_WORD_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(URL_PASSWORD_WORDS));
 
 pub fn url_password_check(secret: &[u8], matched: &[u8]) -> bool {
     let l = lower(secret);
-    // template syntax anywhere; words only when they make up the password (`words_make_up`)
-    const SYNTAX: &[&[u8]] = &[b"xxx", b"***", b"${", b"{{", b"%s", b"<", b"[", b"$", b"{"];
-    if SYNTAX.iter().any(|m| contains(&l, m)) || words_make_up(secret, &URL_PASSWORD_WORD_SET) {
+    // template syntax: anywhere (`${PW}`, `%s`), or leading (`$PW`, `{pw}`, `[pw]`, `%PW%`) — a `$` or `{` inside
+    // a password is one of its characters; words only when they make up the password (`words_make_up`)
+    const SYNTAX: &[&[u8]] = &[b"xxx", b"***", b"${", b"$(", b"{{", b"%s", b"<"];
+    if SYNTAX.iter().any(|m| contains(&l, m))
+        || matches!(secret.first(), Some(b'$' | b'{' | b'[' | b'%'))
+        || words_make_up(secret, &URL_PASSWORD_WORD_SET)
+    {
         return false;
     }
     if secret.len() < 4 || shannon_entropy(secret) < 1.5 {
@@ -492,6 +496,10 @@ mod tests {
         // URL and CLI passwords: `Passw0rd`, `admin`, `test` inside a random password
         assert!(url_password_check(b"k8Vq2Passw0rdZt7Lm9Xw3Rb", b"postgres://app:k8Vq2Passw0rdZt7Lm9Xw3Rb@db.internal/app"));
         assert!(url_password_check(b"R7tq2admin9XkLw3Vb8Zp4", b""));
+        assert!(url_password_check(b"Xk9#mP2$vL8qR4nW", b""), "a `$` inside a password is one of its characters");
+        for p in ["$DB_PASSWORD", "${PW}", "{password}", "%DB_PW%", "[redacted]"] {
+            assert!(!url_password_check(p.as_bytes(), b""), "{}", p);
+        }
         for p in ["Passw0rd", "password123", "admin2024!", "test1234", "supersecret", "foobar99"] {
             assert!(!url_password_check(p.as_bytes(), b""), "{}", p);
         }

@@ -45,8 +45,9 @@ pub(super) fn check(f: &Found) -> Option<&'static str> {
     let quote = f.group("q").map(|(qs, qe)| &buf[qs..qe]).unwrap_or(b"");
     let quoted = !quote.is_empty();
     if quoted {
-        // the value must be the whole quoted string
-        if e >= fe || buf[e] != quote[0] {
+        // the value must be the whole quoted string (its closing quote may be JSON-escaped: `\"`)
+        let closed = e < fe && (buf[e] == quote[0] || (buf[e] == b'\\' && e + 1 < fe && buf[e + 1] == quote[0]));
+        if !closed {
             return None;
         }
     } else if e < fe && matches!(buf[e], b'(' | b'[' | b'.' | b'{') {
