@@ -222,10 +222,11 @@ pub fn normalize_go_regex(re: &str) -> String {
 }
 
 /// `<context>... = "<secret>"`: a key name containing the context words, an assignment
-/// operator, an optional quote, then the secret, which must end at a delimiter.
+/// operator, an optional quote, then the secret, which must end at a delimiter. Quotes may be JSON-escaped
+/// (`\"aws_secret_access_key\": \"…\"` inside a notebook cell or a JSON string).
 pub fn context_regex(context: &str, secret: &str) -> String {
     format!(
-        r#"(?i:(?:{})[a-z0-9_.\-]{{0,32}}?)["'\]]{{0,2}}[ \t]{{0,4}}(?:=|:=|:|=>|\?=)[ \t]{{0,4}}["'`]?({})(?:[^A-Za-z0-9_\-+/=]|$)"#,
+        r#"(?i:(?:{})[a-z0-9_.\-]{{0,32}}?)(?:\\?["'\]]){{0,2}}[ \t]{{0,4}}(?:=|:=|:|=>|\?=)[ \t]{{0,4}}(?:\\?["'`])?({})(?:[^A-Za-z0-9_\-+/=]|$)"#,
         context, secret
     )
 }

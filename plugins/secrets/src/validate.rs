@@ -117,25 +117,36 @@ impl Validator {
     }
 }
 
-/// Markers that make a value a template, variable reference or documentation placeholder.
-/// Lower-case: they are matched ASCII-case-insensitively (`PLACEHOLDER_SET`).
-const PLACEHOLDER_MARKERS: &[&[u8]] = &[
+/// Markers of template syntax, variable references and filler: a value containing one is not a literal secret.
+/// Lower-case: they are matched ASCII-case-insensitively (`PLACEHOLDER_SYNTAX_SET`).
+const PLACEHOLDER_SYNTAX: &[&[u8]] = &[
     b"xxxx", b"****", b"....", b"${", b"{{", b"}}", b"%(", b"$(", b"<%", b"%>", b"process.env", b"os.environ",
-    b"getenv", b"example", b"changeme", b"change_me", b"change-me", b"placeholder", b"your_", b"your-",
-    b"yourtoken", b"yourkey", b"yourapikey", b"yoursecret", b"yourpassword", b"insert_", b"insert-", b"dummy",
-    b"sample", b"redacted", b"notreal", b"not_real", b"not-real", b"fake_", b"_fake", b"fakekey", b"faketoken",
-    b"0000000000", b"1234567890", b"abcdefghij", b"deadbeef", b"replace_", b"replace-", b"replaceme",
-    b"todo_", b"fixme", b"lorem", b"ipsum", b"<", b">", b"_here", b"-here",
+    b"getenv", b"0000000000", b"1234567890", b"abcdefghij", b"<", b">",
 ];
 
-/// The marker list as one automaton: one pass over a candidate instead of a substring search per marker.
-static PLACEHOLDER_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(PLACEHOLDER_MARKERS));
+/// Words of documentation placeholders. A value is a placeholder when such words make it up (`your-api-key-here`,
+/// `changeme123`), not when a long random string merely contains one (`Xk9mP2vLexampleq8R4nWz7`): see
+/// `words_make_up`.
+const PLACEHOLDER_WORDS: &[&[u8]] = &[
+    b"example", b"changeme", b"change_me", b"change-me", b"placeholder", b"your_", b"your-", b"yourtoken",
+    b"yourkey", b"yourapikey", b"yoursecret", b"yourpassword", b"insert_", b"insert-", b"dummy", b"sample",
+    b"redacted", b"notreal", b"not_real", b"not-real", b"fake_", b"_fake", b"fakekey", b"faketoken", b"deadbeef",
+    b"replace_", b"replace-", b"replaceme", b"todo_", b"fixme", b"lorem", b"ipsum", b"_here", b"-here",
+];
+
+/// The marker lists as automata: one pass over a candidate instead of a substring search per marker.
+static PLACEHOLDER_SYNTAX_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(PLACEHOLDER_SYNTAX));
+static PLACEHOLDER_WORD_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(PLACEHOLDER_WORDS));
 
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    if PLACEHOLDER_SET.any_in(secret) {
+    if PLACEHOLDER_SYNTAX_SET.any_in(secret) || words_make_up(secret, &PLACEHOLDER_WORD_SET) {
         return true;
     }
     let l = lower(secret);
+    // AWS documentation keys end in EXAMPLE / EXAMPLEKEY (AKIAI44QH8DHBEXAMPLE) after a random-looking body
+    if l.ends_with(b"example") || l.ends_with(b"examplekey") {
+        return true;
+    }
     if l.len() >= 6 && (has_run(&l, 6) || has_sequence(&l, 6)) {
         return true;
     }
@@ -157,6 +168,55 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether words of `set` make up `v`: it contains one, and what is left without them is not a random string
+/// (`random_rest`). `Xk9mP2vL8qPassw0rdR4nWz7` keeps 16 random characters around the word: a real password.
+pub(crate) fn words_make_up(v: &[u8], set: &Keywords) -> bool {
+    let mut covered: Vec<(usize, usize)> = Vec::new();
+    set.for_each(v, |h| covered.push((h.start, h.end)));
+    if covered.is_empty() {
+        return false;
+    }
+    let mut rest = Vec::with_capacity(v.len());
+    for (i, &b) in v.iter().enumerate() {
+        if !covered.iter().any(|&(s, e)| i >= s && i < e) {
+            rest.push(b);
+        }
+    }
+    !random_rest(&rest)
+}
+
+/// Whether `rest` (a value with its placeholder words taken out) still looks like a random secret: at least 12
+/// letters/digits, entropy >= 3.2 bits/byte, letters and digits interleaved (>= 2 letter-digit changes) and the
+/// character class changing at least every third byte. A random base62 string changes class at ~60% of its bytes;
+/// words (`ThisIsAnOfALongValue123`: 7 of 23, one letter-digit change) and names (`project-name-12345`) do not.
+fn random_rest(rest: &[u8]) -> bool {
+    if rest.iter().filter(|b| b.is_ascii_alphanumeric()).count() < 12 || shannon_entropy(rest) < 3.2 {
+        return false;
+    }
+    let class = |b: u8| {
+        if b.is_ascii_lowercase() {
+            0
+        } else if b.is_ascii_uppercase() {
+            1
+        } else if b.is_ascii_digit() {
+            2
+        } else {
+            3
+        }
+    };
+    let (mut changes, mut letter_digit) = (0, 0);
+    for w in rest.windows(2) {
+        let (a, b) = (class(w[0]), class(w[1]));
+        if a != b {
+            changes += 1;
+            if (a == 2) != (b == 2) && a != 3 && b != 3 {
+                letter_digit += 1;
+            }
+        }
+    }
+    letter_digit >= 2 && changes * 3 >= rest.len()
 }
 
 /// A run of `n` identical characters.
@@ -267,14 +327,23 @@ pub fn pem_check(secret: &[u8]) -> bool {
     b64chars >= 64
 }
 
+/// Words that make a URL/CLI password a documentation value (`postgres://user:password@`, `-u admin:admin123`).
+const URL_PASSWORD_WORDS: &[&[u8]] = &[
+    b"password", b"passwd", b"pass", b"pwd", b"secret", b"changeme", b"example", b"user", b"admin", b"root",
+    b"test", b"guest", b"demo", b"foo", b"bar", b"token", b"dummy", b"sample", b"placeholder", b"redacted",
+    b"opensesame", b"qwerty", b"letmein", b"123456", b"hunter2", b"postgres", b"mysql", b"changeit",
+];
+static URL_PASSWORD_WORD_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(URL_PASSWORD_WORDS));
+
 pub fn url_password_check(secret: &[u8], matched: &[u8]) -> bool {
     let l = lower(secret);
-    const BAD: &[&[u8]] = &[
-        b"password", b"passwd", b"pass", b"pwd", b"secret", b"changeme", b"example", b"xxx", b"***", b"${", b"{{",
-        b"%s", b"<", b"[", b"$", b"user", b"admin", b"root", b"test", b"guest", b"demo", b"foo", b"bar", b"token",
-        b"dummy", b"sample", b"placeholder", b"redacted", b"opensesame", b"{", b"qwerty", b"letmein", b"123456", b"hunter2",
-    ];
-    if BAD.iter().any(|m| contains(&l, m)) {
+    // template syntax: anywhere (`${PW}`, `%s`), or leading (`$PW`, `{pw}`, `[pw]`, `%PW%`) — a `$` or `{` inside
+    // a password is one of its characters; words only when they make up the password (`words_make_up`)
+    const SYNTAX: &[&[u8]] = &[b"xxx", b"***", b"${", b"$(", b"{{", b"%s", b"<"];
+    if SYNTAX.iter().any(|m| contains(&l, m))
+        || matches!(secret.first(), Some(b'$' | b'{' | b'[' | b'%'))
+        || words_make_up(secret, &URL_PASSWORD_WORD_SET)
+    {
         return false;
     }
     if secret.len() < 4 || shannon_entropy(secret) < 1.5 {
@@ -403,6 +472,7 @@ fn bech32_polymod(values: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::base64_encode;
     #[test]
     fn placeholders() {
         for p in ["xxxxxxxxxxxxxxxx", "${DB_PASSWORD}", "{{ .Values.pw }}", "AKIAIOSFODNN7EXAMPLE", "abcdef123456", "changeme123",
@@ -412,6 +482,29 @@ mod tests {
         for p in ["h7Fk2LqP9zXw3VbN", "Xk9#mP2$vL8qR4nW"] {
             assert!(!is_placeholder(p.as_bytes()), "{}", p);
         }
+    }
+    /// Issue 19 item 3: a placeholder word inside a long random value does not make the value a placeholder.
+    #[test]
+    fn placeholder_words_only_when_they_make_up_the_value() {
+        for p in ["your-api-key-here", "changeme123", "example_password_2024", "AKIAI44QH8DHBEXAMPLE", "my-sample-token-1",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "ThisIsAnExampleOfALongValue123", "dummy-project-name-12345"] {
+            assert!(is_placeholder(p.as_bytes()), "{}", p);
+        }
+        for p in ["Xk9mP2vL8qexampleR4nWz7hT", "h7Fk2LqP9zchangemeXw3VbN4s", "q8V2mZ7kLsampleT3xW9rB1n"] {
+            assert!(!is_placeholder(p.as_bytes()), "{}", p);
+        }
+        // URL and CLI passwords: `Passw0rd`, `admin`, `test` inside a random password
+        assert!(url_password_check(b"k8Vq2Passw0rdZt7Lm9Xw3Rb", b"postgres://app:k8Vq2Passw0rdZt7Lm9Xw3Rb@db.internal/app"));
+        assert!(url_password_check(b"R7tq2admin9XkLw3Vb8Zp4", b""));
+        assert!(url_password_check(b"Xk9#mP2$vL8qR4nW", b""), "a `$` inside a password is one of its characters");
+        for p in ["$DB_PASSWORD", "${PW}", "{password}", "%DB_PW%", "[redacted]"] {
+            assert!(!url_password_check(p.as_bytes(), b""), "{}", p);
+        }
+        for p in ["Passw0rd", "password123", "admin2024!", "test1234", "supersecret", "foobar99"] {
+            assert!(!url_password_check(p.as_bytes(), b""), "{}", p);
+        }
+        assert!(basic_auth_check(base64_encode(b"ci-bot:Zt7Lm9rootXw3Rb8Kq2Vn4").as_bytes()));
+        assert!(!basic_auth_check(base64_encode(b"ci-bot:rootroot1").as_bytes()));
     }
     #[test]
     fn validator_names() {

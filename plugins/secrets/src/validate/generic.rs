@@ -5,24 +5,32 @@
 //! in source code, it stands at a line's start (`KEY=value`, `export KEY=`) with an upper-case key. Confidence
 //! is medium for entropy ≥ 4.0 and ≥ 20 bytes, else low.
 
-use super::{is_placeholder, Found};
+use super::{is_placeholder, words_make_up, Found};
 use crate::ac::Keywords;
 use crate::util::{contains, lower, shannon_entropy};
 use once_cell::sync::Lazy;
 
-/// Stricter list applied to the values of generic (context-based) rules.
+/// Code and template syntax in a generic rule's value: an expression (`this.x`, `config.db.pw`, `a => b`), never a
+/// literal secret.
+const GENERIC_SYNTAX: &[&[u8]] = &[
+    b"new ", b"this.", b"self.", b"config.", b"env.", b"settings.", b"options.", b"props.", b"params.", b"args.",
+    b"context.", b"ctx.", b"req.", b"request.", b"data.", b"user.", b"secrets.", b"vars.", b"inputs.", b"var.",
+    b"local.", b"module.", b"values.", b"<", b">", b"?.", b"=>", b"...",
+];
+
+/// Stricter list of words for the values of generic (context-based) rules: the value is rejected when they make
+/// it up (`words_make_up`: `test-token-123`, `mypassword1`), not when a long random value merely contains one.
 const GENERIC_WORDS: &[&[u8]] = &[
     b"password", b"passwd", b"secret", b"qwerty", b"letmein", b"foobar", b"123456", b"admin", b"test", b"demo",
     b"guest", b"default", b"mypass", b"your", b"token", b"apikey", b"api_key", b"api-key", b"undefined", b"null",
     b"true", b"false", b"none", b"string", b"required", b"optional", b"hidden", b"masked", b"empty", b"value",
-    b"bearer", b"basic", b"function", b"return", b"new ", b"this.", b"self.", b"config.", b"env.", b"settings.",
-    b"options.", b"props.", b"params.", b"args.", b"context.", b"ctx.", b"req.", b"request.", b"data.", b"user.",
-    b"secrets.", b"vars.", b"inputs.", b"var.", b"local.", b"module.", b"values.", b"mock", b"stub", b"fixture",
-    b"encrypted", b"hashed", b"<", b">", b"localhost", b"abc123", b"xyz", b"?.", b"=>", b"...",
+    b"bearer", b"basic", b"function", b"return", b"mock", b"stub", b"fixture", b"encrypted", b"hashed",
+    b"localhost", b"abc123", b"xyz",
 ];
 
-/// One automaton: a single pass over a candidate instead of a substring search per word (this runs for every
+/// Automata: a single pass over a candidate instead of a substring search per word (this runs for every
 /// keyword hit of the generic rules: ~400k times on 288 MB of npm packages).
+static GENERIC_SYNTAX_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_SYNTAX));
 static GENERIC_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_WORDS));
 
 /// The generic validator: the key, the quoting, the place on the line and the value (see the module comment).
@@ -37,8 +45,9 @@ pub(super) fn check(f: &Found) -> Option<&'static str> {
     let quote = f.group("q").map(|(qs, qe)| &buf[qs..qe]).unwrap_or(b"");
     let quoted = !quote.is_empty();
     if quoted {
-        // the value must be the whole quoted string
-        if e >= fe || buf[e] != quote[0] {
+        // the value must be the whole quoted string (its closing quote may be JSON-escaped: `\"`)
+        let closed = e < fe && (buf[e] == quote[0] || (buf[e] == b'\\' && e + 1 < fe && buf[e + 1] == quote[0]));
+        if !closed {
             return None;
         }
     } else if e < fe && matches!(buf[e], b'(' | b'[' | b'.' | b'{') {
@@ -229,7 +238,7 @@ pub fn generic_value_rejected(v: &[u8]) -> bool {
     if v.len() < 8 || v.len() > 200 {
         return true;
     }
-    if GENERIC_SET.any_in(v) {
+    if GENERIC_SYNTAX_SET.any_in(v) || words_make_up(v, &GENERIC_SET) {
         return true;
     }
     // `$DB_PASSWORD`, `$ANSIBLE_VAULT;1.1;AES256 ...`: a variable reference or a vault header
@@ -379,5 +388,16 @@ mod tests {
         assert!(!generic_value_ok(b"sha512-abcdEFGH1234", true, Ctx::Code, false));
         assert!(!generic_value_ok(b"user-password-input", true, Ctx::Code, false));
         assert!(!generic_value_ok(b"ThisIsMyPassword", true, Ctx::Code, false));
+    }
+    /// Issue 19 item 3: words such as `test`, `admin`, `Passw0rd` inside a long random value are part of the secret.
+    #[test]
+    fn generic_words_only_when_they_make_up_the_value() {
+        for v in ["hT7kd92Lq0zRtestX9m4Wp", "Zq81adminLm3vB7nR5tY2x", "k8Vq2Passw0rdZt7Lm9Xw3Rb", "X9m4WpsecretT7kd92Lq0zR"] {
+            assert!(!generic_value_rejected(v.as_bytes()), "{}", v);
+            assert!(generic_value_ok(v.as_bytes(), true, Ctx::Code, false), "{}", v);
+        }
+        for v in ["test-token-123", "mypassword1", "admin12345!", "my-secret-value-2", "default_token_42", "this.secretKey1"] {
+            assert!(generic_value_rejected(v.as_bytes()), "{}", v);
+        }
     }
 }
