@@ -93,6 +93,9 @@ struct RuleInfo<'a> {
     remediation: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     docs: &'a str,
+    /// The corresponding rule of gitleaks' default config (GitLab report identifiers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gitleaks: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -120,6 +123,7 @@ pub fn describe(engine: &Engine) -> String {
                 tags: &r.tags,
                 remediation: &r.remediation,
                 docs: &r.docs,
+                gitleaks: crate::gitleaks::gitleaks_id(&r.id),
             })
             .collect(),
     };
