@@ -61,7 +61,7 @@ export class GitleaksIgnore {
         e.file === f.path &&
         (e.rule === f.ruleId || (alias !== undefined && e.rule === alias)) &&
         // like gitleaks: a commit entry names a finding of a git scan, a commit-less one a finding of a files scan
-        (e.commit === undefined ? sha === undefined : sha !== undefined && sha.startsWith(e.commit)),
+        (e.commit === undefined ? sha === undefined : !!sha?.startsWith(e.commit)),
     );
   }
 }

@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
