@@ -181,6 +181,7 @@ fn describe_lists_the_gitleaks_id() {
         serde_json::from_str(&secrets::protocol::describe(secrets::config::DEFAULT_ENGINE.as_ref().unwrap())).unwrap();
     let rule = |id: &str| d["rules"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap();
     assert_eq!(rule("aws-access-key-id")["gitleaks"], "aws-access-token");
+    assert_eq!(rule("aws-access-key-id")["tags"], serde_json::json!(["aws", "cloud", "secret"]));
     assert_eq!(rule("stripe-restricted-key")["gitleaks"], "stripe-access-token");
     assert!(rule("azure-storage-account-key").get("gitleaks").is_none());
     // Every table entry names one of our rules.
