@@ -142,7 +142,7 @@ async function* sources(
   const lines =
     target.mode === 'diff'
       ? diffLines(repo, target.base, maxFileBytes)
-      : historyLines(repo, target.range, maxFileBytes);
+      : historyLines(repo, target.range, maxFileBytes, target.limits);
   for await (const item of parsePatch(lines, maxFileBytes)) yield ['file' in item ? { patch: item.file } : item];
 }
 
