@@ -116,7 +116,7 @@ describe('gitleaks configuration, fully', () => {
       'acme-key src/app.cfg high',
       'acme-key test/app.cfg high',
     ]);
-  });
+  }, 180_000); // several CLI runs each; the machine is shared
 
   it('[extend]: disabledRules narrows, path reads a base inside the tree and nothing outside it', async () => {
     const dir = tree({
@@ -132,17 +132,20 @@ describe('gitleaks configuration, fully', () => {
     for (const [p, why] of [
       [path.join(outside, 'base.toml'), /is an absolute path/],
       [path.relative(dir, path.join(outside, 'base.toml')), /is outside the scanned directory/],
-      ['ci/link.toml', /is not a regular file \(symlinks are refused\)/],
+      ['ci/link.toml', /is not a regular file inside the tree \(symlinks are refused\)/],
+      ['linked-dir/base.toml', /is not a regular file inside the tree/],
     ] as const) {
       symlinkSync(path.join(outside, 'base.toml'), path.join(dir, 'ci/link.toml'));
+      symlinkSync(outside, path.join(dir, 'linked-dir'));
       writeFileSync(path.join(dir, '.gitleaks.toml'), `title = "t"\n[extend]\npath = "${p}"\n`);
       const bad = await scanJson(dir);
       expect(bad.code, bad.stderr).toBe(2);
       expect(bad.stderr).toMatch(/\.gitleaks\.toml:3: \[extend\] path: /);
       expect(bad.stderr).toMatch(why);
       rmSync(path.join(dir, 'ci/link.toml'));
+      rmSync(path.join(dir, 'linked-dir'));
     }
-  });
+  }, 180_000); // several CLI runs each; the machine is shared
 
   it('a bad config file is exit 2 naming the file and line', async () => {
     for (const [toml, message] of [
@@ -155,7 +158,7 @@ describe('gitleaks configuration, fully', () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
     }
-  });
+  }, 180_000); // several CLI runs each; the machine is shared
 
   it('.gitleaksignore: file:rule:line and commit:file:rule:line drop findings, counted; a bad line is exit 2', async () => {
     const dir = tree({
@@ -165,6 +168,15 @@ describe('gitleaks configuration, fully', () => {
     const r = await runCli(['scan', dir, '--plugin', secretsWasm, '--format', 'json']);
     expect(found(r.stdout)).toEqual(['acme-key src/app.cfg high', 'github-pat test/app.cfg critical']);
     expect(r.stderr).toMatch(/the checked-out tree suppressed: 2 finding\(s\) ignored by \.gitleaksignore/);
+
+    // A .gitleaksignore that links to a host file is not read (an error would quote its lines).
+    const host = path.join(tempDir('wasmci-host-'), 'shadow');
+    writeFileSync(host, 'root:$6$notafingerprint\n');
+    const linked = tree({});
+    symlinkSync(host, path.join(linked, '.gitleaksignore'));
+    const l = await scanJson(linked);
+    expect(l.code, l.stderr).toBe(1);
+    expect(l.stderr).not.toContain('notafingerprint');
 
     const bad = await scanJson(tree({ '.gitleaksignore': 'src/app.cfg:github-pat:1\nsrc/app.cfg:github-pat\n' }));
     expect(bad.code).toBe(2);
@@ -182,7 +194,7 @@ describe('gitleaks configuration, fully', () => {
     const h2 = await scanJson(repo.dir, '--history');
     expect(h2.code, h2.stderr).toBe(0);
     expect(found(h2.stdout)).toEqual([]);
-  });
+  }, 180_000); // several CLI runs each; the machine is shared
 
   it('.gitlab/secret-detection-ruleset.toml: disable and override by gitleaks id, a file passthrough; a git passthrough refused', async () => {
     const ruleset = [
@@ -225,5 +237,5 @@ describe('gitleaks configuration, fully', () => {
     const syntax = await scanJson(dir);
     expect(syntax.code).toBe(2);
     expect(syntax.stderr).toMatch(/secret-detection-ruleset\.toml:1: /);
-  });
+  }, 180_000); // several CLI runs each; the machine is shared
 });

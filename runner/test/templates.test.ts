@@ -210,7 +210,7 @@ describe("secrets.yml as a drop-in for GitLab's Secret Detection template", () =
       const r = await run(variables);
       expect(ran(r), `${what}:\n${r.output}`).toBe(expected);
     }
-  });
+  }, 480_000); // eight gitlab-ci-local runs, 5-30 s each on a loaded 2-core machine
 
   it("an existing secret_detection: override in the project's .gitlab-ci.yml applies to the wasmci job", async () => {
     const token = fakeGithubToken();
@@ -233,7 +233,7 @@ describe("secrets.yml as a drop-in for GitLab's Secret Detection template", () =
       name: 'Gitleaks rule ID github-pat',
       value: 'github-pat',
     });
-  });
+  }, 180_000);
 
   it('SECRET_DETECTION_HISTORIC_SCAN and SECRET_DETECTION_LOG_OPTIONS scan the history; unsafe log options fail', async () => {
     const { repo, token } = repoWithRemovedSecret({ '.gitlab-ci.yml': include });
@@ -268,7 +268,7 @@ describe("secrets.yml as a drop-in for GitLab's Secret Detection template", () =
     expect(evil.code).not.toBe(0);
     expect(evil.output).toMatch(/SECRET_DETECTION_LOG_OPTIONS: "--output=\/tmp\/wasmci-pwned" is not supported/);
     expect(existsSync('/tmp/wasmci-pwned')).toBe(false);
-  });
+  }, 480_000); // five gitlab-ci-local runs
 });
 
 describe('publish-plugin.yml then secrets.yml against the GitLab-API test server', () => {

@@ -8,7 +8,7 @@
  * exit 2 naming the file and line; TOML parser messages are cut before their code excerpt (tree text, maybe a
  * secret) and escaped.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { UsageError } from '../errors.js';
@@ -61,9 +61,13 @@ function readInside(root: string, dir: string, name: string, where: string): { f
   } catch (err) {
     throw new UsageError(`${where}: "${printable(name)}" cannot be read (${(err as NodeJS.ErrnoException).code})`, fix);
   }
-  // A symlink could point anywhere, even inside; refusing it is simpler than proving where it ends.
-  if (!st.isFile())
-    throw new UsageError(`${where}: "${printable(name)}" is not a regular file (symlinks are refused)`, fix);
+  // A symlink could point anywhere, even inside; refusing it is simpler than proving where it ends. A symlinked
+  // directory on the way is caught by comparing real paths.
+  if (!st.isFile() || !realInside(root, file))
+    throw new UsageError(
+      `${where}: "${printable(name)}" is not a regular file inside the tree (symlinks are refused)`,
+      fix,
+    );
   if (st.size > MAX_CONFIG_BYTES)
     throw new UsageError(`${where}: "${printable(name)}" is larger than ${MAX_CONFIG_BYTES >> 20} MiB`, fix);
   return { file, text: readFileSync(file, 'utf8') };
@@ -79,7 +83,7 @@ function readConfigFile(file: string, shown: string): string {
 /** `.gitleaks.toml` at the root of the scanned directory, with its `[extend] path` base. */
 export function gitleaksToml(root: string, shown: (file: string) => string): TreeConfigs | undefined {
   const file = path.join(root, GITLEAKS_TOML);
-  if (!isFile(file)) return undefined;
+  if (!isTreeFile(root, file)) return undefined;
   const text = readConfigFile(file, shown(file));
   const doc = parseToml(text, shown(file));
   const out: TreeConfigs = { config: { gitleaks_config: text }, files: { gitleaks_config: shown(file) } };
@@ -101,7 +105,7 @@ export function gitleaksToml(root: string, shown: (file: string) => string): Tre
  */
 export function gitlabRuleset(root: string, shown: (file: string) => string, log: Logger): TreeConfigs | undefined {
   const file = path.join(root, GITLAB_RULESET);
-  if (!isFile(file)) return undefined;
+  if (!isTreeFile(root, file)) return undefined;
   const name = shown(file);
   const text = readConfigFile(file, name);
   const doc = parseToml(text, name);
@@ -152,9 +156,24 @@ export function gitlabRuleset(root: string, shown: (file: string) => string, log
   return { config: { gitlab_ruleset: JSON.stringify({ rules, passthroughs }) }, files };
 }
 
-function isFile(file: string): boolean {
+/** Whether `file`'s real path (all symlinks resolved) lies under `root`'s. */
+export function realInside(root: string, file: string): boolean {
   try {
-    return lstatSync(file).isFile();
+    const r = realpathSync(root);
+    const f = realpathSync(file);
+    return f === r || f.startsWith(r.endsWith(path.sep) ? r : r + path.sep);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A config file the scan picks up by name: a regular file whose real path is in the scanned directory. A symlink (to a
+ * host file whose lines an error message would quote) is not picked up.
+ */
+export function isTreeFile(root: string, file: string): boolean {
+  try {
+    return lstatSync(file).isFile() && realInside(root, file);
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
@@ -18,7 +18,14 @@ import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
 import { defaultScanPlugin } from './default-plugin.js';
 import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js';
-import { configError, GITLEAKS_TOML, gitlabRuleset, gitleaksToml, type TreeConfigs } from './gitleaks-files.js';
+import {
+  configError,
+  GITLEAKS_TOML,
+  gitlabRuleset,
+  gitleaksToml,
+  isTreeFile,
+  type TreeConfigs,
+} from './gitleaks-files.js';
 import { GITLEAKSIGNORE, GitleaksIgnore } from './gitleaksignore.js';
 import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
 import { PluginPool } from './pool.js';
@@ -287,7 +294,7 @@ async function prepare(
     else log.info(note);
   }
   const gitleaksIgnoreFile = path.join(root, GITLEAKSIGNORE);
-  const gitleaksIgnore = existsSync(gitleaksIgnoreFile)
+  const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
     ? GitleaksIgnore.load(gitleaksIgnoreFile, shownFile(gitleaksIgnoreFile))
     : undefined;
   const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
