@@ -3,7 +3,8 @@
  * gitlab-ci-local's shell executor in temporary repositories (gitlab-ci-local ignores `artifacts:reports`, so the
  * tests read the report files it copies as artifacts).
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +100,7 @@ describe('secrets.yml under gitlab-ci-local', () => {
     expect(r.code, r.output).not.toBe(0);
     expect(r.output).toMatch(/FAIL\s+1/);
     expect(r.output).not.toContain(token);
-    const out = r.artifacts('secret-detection');
+    const out = r.artifacts('secret_detection');
     const report = readJson(path.join(out, 'gl-secret-detection-report.json')) as {
       vulnerabilities: { location: { file: string } }[];
     };
@@ -116,8 +117,8 @@ describe('secrets.yml under gitlab-ci-local', () => {
     const repo = pipelineRepo({ '.gitlab-ci.yml': include(), 'README.md': '# nothing secret here\n' });
     const r = await runPipeline(repo, { env: { WASMCI_SEED_CACHE: seed } });
     expect(r.code, r.output).toBe(0);
-    expect(r.output).toMatch(/PASS\s+secret-detection/);
-    const report = readJson(path.join(r.artifacts('secret-detection'), 'gl-secret-detection-report.json'));
+    expect(r.output).toMatch(/PASS\s+secret_detection/);
+    const report = readJson(path.join(r.artifacts('secret_detection'), 'gl-secret-detection-report.json'));
     expect(validateGitlabSecretDetection(report)).toEqual([]);
     expect((report as { vulnerabilities: unknown[] }).vulnerabilities).toEqual([]);
   });
@@ -142,7 +143,7 @@ describe('secrets.yml under gitlab-ci-local', () => {
     const allowed = pipelineRepo({ '.gitlab-ci.yml': include({ 'allow-failure': true }), 'a.env': `T=${token}\n` });
     const r2 = await runPipeline(allowed, { env: { WASMCI_SEED_CACHE: seed } });
     expect(r2.code, r2.output).toBe(0);
-    expect(r2.output).toMatch(/WARN\s+secret-detection/);
+    expect(r2.output).toMatch(/WARN\s+secret_detection/);
     expect(r2.output).toMatch(/1 finding/);
   });
 
@@ -159,6 +160,115 @@ describe('secrets.yml under gitlab-ci-local', () => {
       expect(r.output).not.toMatch(/starting shell/);
     }
   });
+});
+
+/** A pipeline repository whose history added a GitHub token in one commit and removed it in the next. */
+function repoWithRemovedSecret(files: Record<string, string>): { repo: string; token: string } {
+  const token = fakeGithubToken();
+  const repo = pipelineRepo({ ...files, 'config/app.env': `GITHUB_TOKEN=${token}\n` });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=CI Test', '-c', 'user.email=ci@example.test', ...args], {
+      cwd: repo,
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
+  writeFileSync(path.join(repo, 'config/app.env'), 'GITHUB_TOKEN=$GITHUB_TOKEN\n');
+  git('commit', '-qam', 'use the CI variable');
+  return { repo, token };
+}
+
+describe("secrets.yml as a drop-in for GitLab's Secret Detection template", () => {
+  let seed: string;
+  beforeAll(() => {
+    seed = imageLikeShare();
+  });
+  const include = `include:\n  - local: ci-templates/secrets.yml\n`;
+  const ran = (r: PipelineResult) => /secret_detection\s+starting/.test(r.output);
+
+  it('rules: merge request pipeline vs branch pipeline, never both, never tags; SECRET_DETECTION_DISABLED', async () => {
+    const repo = pipelineRepo({ '.gitlab-ci.yml': include, 'README.md': '# clean\n' });
+    const run = (variables: Record<string, string>) =>
+      runPipeline(repo, { env: { WASMCI_SEED_CACHE: seed }, variables });
+    const cases: [string, Record<string, string>, boolean][] = [
+      ['branch pipeline', {}, true],
+      ['merge request pipeline', { CI_PIPELINE_SOURCE: 'merge_request_event' }, true],
+      ['branch pipeline of a branch with an open merge request', { CI_OPEN_MERGE_REQUESTS: 'group/app!1' }, false],
+      [
+        'the same with AST_ENABLE_MR_PIPELINES=false',
+        { CI_OPEN_MERGE_REQUESTS: 'group/app!1', AST_ENABLE_MR_PIPELINES: 'false' },
+        true,
+      ],
+      [
+        'merge request pipeline with AST_ENABLE_MR_PIPELINES=false',
+        { CI_PIPELINE_SOURCE: 'merge_request_event', AST_ENABLE_MR_PIPELINES: 'false', CI_COMMIT_BRANCH: '' },
+        false,
+      ],
+      ['tag pipeline', { CI_COMMIT_BRANCH: '', CI_COMMIT_TAG: 'v1.0.0' }, false],
+      ['SECRET_DETECTION_DISABLED=true', { SECRET_DETECTION_DISABLED: 'true' }, false],
+      ['SECRET_DETECTION_DISABLED=1', { SECRET_DETECTION_DISABLED: '1' }, false],
+    ];
+    for (const [what, variables, expected] of cases) {
+      const r = await run(variables);
+      expect(ran(r), `${what}:\n${r.output}`).toBe(expected);
+    }
+  }, 480_000); // eight gitlab-ci-local runs, 5-30 s each on a loaded 2-core machine
+
+  it("an existing secret_detection: override in the project's .gitlab-ci.yml applies to the wasmci job", async () => {
+    const token = fakeGithubToken();
+    const repo = pipelineRepo({
+      '.gitlab-ci.yml': `${include}secret_detection:\n  allow_failure: true\n  variables:\n    SECRET_DETECTION_EXCLUDED_PATHS: "fixtures, legacy/*.env"\n`,
+      'fixtures/a.env': `T=${token}\n`,
+      'legacy/b.env': `T=${token}\n`,
+      'app/c.env': `T=${token}\n`,
+    });
+    const r = await runPipeline(repo, { env: { WASMCI_SEED_CACHE: seed } });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/WARN\s+secret_detection/);
+    const report = readJson(path.join(r.artifacts('secret_detection'), 'gl-secret-detection-report.json')) as {
+      vulnerabilities: { location: { file: string }; identifiers: { type: string; value: string }[] }[];
+    };
+    expect(validateGitlabSecretDetection(report)).toEqual([]);
+    expect(report.vulnerabilities.map((v) => v.location.file)).toEqual(['app/c.env']);
+    expect(report.vulnerabilities[0]?.identifiers[0]).toEqual({
+      type: 'gitleaks_rule_id',
+      name: 'Gitleaks rule ID github-pat',
+      value: 'github-pat',
+    });
+  }, 180_000);
+
+  it('SECRET_DETECTION_HISTORIC_SCAN and SECRET_DETECTION_LOG_OPTIONS scan the history; unsafe log options fail', async () => {
+    const { repo, token } = repoWithRemovedSecret({ '.gitlab-ci.yml': include });
+    const vars = { GIT_DEPTH: '0' };
+    const files = await runPipeline(repo, { env: { WASMCI_SEED_CACHE: seed }, variables: vars });
+    expect(files.code, files.output).toBe(0);
+
+    const historic = await runPipeline(repo, {
+      env: { WASMCI_SEED_CACHE: seed },
+      variables: { ...vars, SECRET_DETECTION_HISTORIC_SCAN: 'true' },
+    });
+    expect(historic.code, historic.output).not.toBe(0);
+    expect(historic.output).toMatch(/github-pat/);
+    expect(historic.output).not.toContain(token);
+
+    const lastOnly = await runPipeline(repo, {
+      env: { WASMCI_SEED_CACHE: seed },
+      variables: { ...vars, SECRET_DETECTION_LOG_OPTIONS: '--max-count=1' },
+    });
+    expect(lastOnly.code, lastOnly.output).toBe(0);
+    const both = await runPipeline(repo, {
+      env: { WASMCI_SEED_CACHE: seed },
+      variables: { ...vars, SECRET_DETECTION_LOG_OPTIONS: '-n 2 --all' },
+    });
+    expect(both.code, both.output).not.toBe(0);
+    expect(both.output).toMatch(/github-pat/);
+
+    const evil = await runPipeline(repo, {
+      env: { WASMCI_SEED_CACHE: seed },
+      variables: { ...vars, SECRET_DETECTION_LOG_OPTIONS: '--output=/tmp/wasmci-pwned HEAD' },
+    });
+    expect(evil.code).not.toBe(0);
+    expect(evil.output).toMatch(/SECRET_DETECTION_LOG_OPTIONS: "--output=\/tmp\/wasmci-pwned" is not supported/);
+    expect(existsSync('/tmp/wasmci-pwned')).toBe(false);
+  }, 480_000); // five gitlab-ci-local runs
 });
 
 describe('publish-plugin.yml then secrets.yml against the GitLab-API test server', () => {
@@ -207,7 +317,7 @@ describe('publish-plugin.yml then secrets.yml against the GitLab-API test server
     expect(scan.output).toMatch(/github-pat/);
     const gets = gl.log.slice(before).filter((l) => l.method === 'GET');
     expect(gets.map((g) => g.url)).toContain('/api/v4/projects/42/packages/generic/secrets/1.2.3/secrets.wasm');
-    const report = readJson(path.join(scan.artifacts('secret-detection'), 'gl-secret-detection-report.json'));
+    const report = readJson(path.join(scan.artifacts('secret_detection'), 'gl-secret-detection-report.json'));
     expect(validateGitlabSecretDetection(report)).toEqual([]);
   });
 });

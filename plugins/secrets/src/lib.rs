@@ -4,6 +4,7 @@ pub mod ac;
 pub mod config;
 pub mod engine;
 pub mod examples;
+pub mod gitleaks;
 pub mod protocol;
 pub mod rules;
 pub mod util;
@@ -34,6 +35,8 @@ mod exports {
             rules: extism::config("rules"),
             allowlist: extism::config("allowlist"),
             gitleaks_config: extism::config("gitleaks_config"),
+            gitleaks_config_base: extism::config("gitleaks_config_base"),
+            gitlab_ruleset: extism::config("gitlab_ruleset"),
             mount: extism::config("mount"),
         })
     }

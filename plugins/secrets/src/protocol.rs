@@ -88,11 +88,16 @@ struct RuleInfo<'a> {
     id: &'a str,
     description: &'a str,
     severity: &'a str,
-    tags: &'a [String],
+    /// The rule's tags and `secret`: every rule of this plugin finds a credential (reports mark such rules as
+    /// security rules: SARIF security-severity and CWE-798, the Code Quality Security category).
+    tags: Vec<&'a str>,
     #[serde(skip_serializing_if = "str::is_empty")]
     remediation: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     docs: &'a str,
+    /// The corresponding rule of gitleaks' default config (GitLab report identifiers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gitleaks: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -117,9 +122,10 @@ pub fn describe(engine: &Engine) -> String {
                 id: &r.id,
                 description: &r.description,
                 severity: &r.severity,
-                tags: &r.tags,
+                tags: r.tags.iter().map(|t| t.as_str()).chain(Some("secret").filter(|_| !r.tags.iter().any(|t| t == "secret"))).collect(),
                 remediation: &r.remediation,
                 docs: &r.docs,
+                gitleaks: crate::gitleaks::gitleaks_id(&r.id),
             })
             .collect(),
     };

@@ -27,6 +27,22 @@ pub struct AllowSpec {
     pub regex_target: Option<String>,
     #[serde(default)]
     pub condition: Option<String>,
+    /// gitleaks `[[allowlists]]` `targetRules`: the allowlist applies to these rules only (our ids or gitleaks').
+    #[serde(default, alias = "targetRules")]
+    pub target_rules: Vec<String>,
+}
+
+/// gitleaks `[extend]` (see gitleaks.rs for what each key may do here).
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct ExtendSpec {
+    #[serde(default, alias = "useDefault")]
+    pub use_default: Option<bool>,
+    #[serde(default, alias = "disabledRules")]
+    pub disabled_rules: Vec<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -117,6 +133,8 @@ pub struct RuleFile {
     pub allowlist: Option<AllowSpec>,
     #[serde(default)]
     pub allowlists: Vec<AllowSpec>,
+    #[serde(default)]
+    pub extend: Option<ExtendSpec>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,9 +318,20 @@ pub fn compile_allow(id: &str, a: &AllowSpec, builtin: bool) -> Result<Allow, St
         Some(ref s) if s == "secret" => Target::Secret,
         Some(ref s) if s == "match" => Target::Match,
         Some(ref s) if s == "line" => Target::Line,
-        Some(s) => return Err(format!("rule '{}': unknown allowlist regexTarget '{}'", id, s)),
+        Some(s) => return Err(format!("rule '{}': unknown allowlist regexTarget '{}' (secret, match or line)", id, s)),
     };
-    let and = matches!(a.condition.as_deref().map(|s| s.to_ascii_uppercase()), Some(ref s) if s == "AND");
+    let and = match a.condition.as_deref().map(|s| s.trim().to_ascii_uppercase()) {
+        None => false,
+        Some(ref s) if s == "OR" || s.is_empty() => false,
+        Some(ref s) if s == "AND" => true,
+        Some(_) => {
+            return Err(format!(
+                "rule '{}': unknown allowlist condition '{}' (OR or AND)",
+                id,
+                a.condition.as_deref().unwrap_or_default()
+            ))
+        }
+    };
     Ok(Allow {
         regexes,
         paths,

@@ -11,6 +11,7 @@ import { publishCi } from '../report/ci/index.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
 import { colorFor } from '../report/text.js';
 import { type ScanRequest, SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
+import { gitlabScanVariables } from '../scan/gitlab-variables.js';
 import { createProgress } from '../scan/progress.js';
 import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB } from '../scan/settle.js';
 import { writeStdout } from './io.js';
@@ -29,6 +30,7 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   maxFileSize?: string;
   diff?: string | true;
   history?: string | true;
+  gitlabVariables?: boolean;
   baseline?: string;
   ignoreFile?: string;
   redact: boolean;
@@ -79,6 +81,22 @@ function positive(flag: string, v: string): number {
   return n;
 }
 
+/**
+ * GitLab's variables on top of the flags: their excluded paths join --exclude; a historic scan or log options make a
+ * history scan, which replaces --diff (GitLab's analyzer also lets SECRET_DETECTION_LOG_OPTIONS choose the commits).
+ */
+function fromGitlabVariables(flags: ScanFlags, env: NodeJS.ProcessEnv): Partial<ScanRequest> {
+  const v = gitlabScanVariables(env);
+  const out: Partial<ScanRequest> = {};
+  if (v.exclude.length) out.exclude = [...(flags.exclude ?? []), ...v.exclude];
+  if (v.history) {
+    out.history = v.history.range;
+    out.historyLimits = v.history.limits;
+    out.diff = undefined;
+  }
+  return out;
+}
+
 /** The flags as a ScanRequest: nothing is decided here that settleScan decides. */
 function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
   // --config is shared with `call` as plugin config KEY=VALUE; a value without "=" names the project config file.
@@ -98,6 +116,7 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     gitignore: flags.gitignore,
     ...(flags.diff !== undefined ? { diff: flags.diff } : {}),
     ...(flags.history !== undefined ? { history: flags.history } : {}),
+    ...(flags.gitlabVariables ? fromGitlabVariables(flags, process.env) : {}),
     ...(flags.baseline ? { baseline: flags.baseline } : {}),
     ...(flags.ignoreFile ? { ignoreFile: flags.ignoreFile } : {}),
     redact: flags.redact,
@@ -131,6 +150,10 @@ export function register(program: Command): void {
     .option('--no-gitignore', 'scan ignored files too (e.g. build output or node_modules)')
     .option('--diff [base]', 'scan only what the commits since BASE add (default: CI_MERGE_REQUEST_DIFF_BASE_SHA)')
     .option('--history [range]', "scan every commit's added lines (default range: HEAD; `--all` for every ref)")
+    .option(
+      '--gitlab-variables',
+      'honour GitLab Secret Detection variables: SECRET_DETECTION_EXCLUDED_PATHS, _HISTORIC_SCAN, _LOG_OPTIONS',
+    )
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')
     .option('--ignore-file <file>', 'reviewed findings to ignore (default: PATH/.wasmciignore)')
     .option('--no-redact', 'show secrets in full in the output and reports')

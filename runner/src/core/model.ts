@@ -31,6 +31,8 @@ export interface RuleInfo {
   remediation?: string;
   /** The vendor's documentation URL for the credential. */
   docs?: string;
+  /** The id of the corresponding rule in gitleaks' default config (GitLab report identifiers, `.gitleaksignore`). */
+  gitleaks?: string;
 }
 
 /** What a plugin's `describe` export returns. */
@@ -110,7 +112,7 @@ export interface ScanResult {
     excluded?: number;
   };
   /** Findings the workflow dropped, by reason: known in the baseline, listed in the ignore file, allowed inline, or turned off in .wasmci.yml. */
-  suppressed?: { baseline: number; ignored: number; allowed: number; disabled: number };
+  suppressed?: { baseline: number; ignored: number; allowed: number; disabled: number; gitleaksIgnored?: number };
   /** Threshold the exit code was computed with. */
   failOn?: Exclude<Severity, 'info'> | 'none';
 }

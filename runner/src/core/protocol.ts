@@ -207,6 +207,7 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
         tags: tags(r, where),
         ...optionalText(r, 'remediation', where),
         ...httpsUrl(r, 'docs', where),
+        ...gitleaksId(r, where),
       };
     }),
   };
@@ -216,6 +217,14 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
 function optionalText(o: Record<string, unknown>, key: 'remediation', where: string): { remediation?: string } {
   const v = str(o, key, where, true);
   return v ? { [key]: v.slice(0, 2000) } : {};
+}
+
+/** The gitleaks rule id of a rule: an identifier value in GitLab reports, so only a plain id. */
+function gitleaksId(o: Record<string, unknown>, where: string): { gitleaks?: string } {
+  const v = str(o, 'gitleaks', where, true);
+  if (!v) return {};
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(v)) throw new ProtocolError(`${where}.gitleaks must be a rule id`);
+  return { gitleaks: v };
 }
 
 /** An optional documentation link: reports turn it into a clickable URL, so only https:// without spaces or controls. */

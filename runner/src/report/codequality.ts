@@ -6,7 +6,7 @@
 import type { ScanResult, Severity } from '../core/model.js';
 import { occurrenceKeys } from './ids.js';
 import type { ReportOptions } from './index.js';
-import { isSecurityRule } from './rules.js';
+import { isSecurityRule, rulesById } from './rules.js';
 
 const SEVERITY: Record<Severity, string> = {
   critical: 'blocker',
@@ -18,12 +18,20 @@ const SEVERITY: Record<Severity, string> = {
 
 export function renderCodeQuality(results: readonly ScanResult[], _opts: ReportOptions): string {
   const findings = results.flatMap((r) => r.findings);
+  const rule = new Map(
+    results.flatMap((r) => {
+      const byId = rulesById(r);
+      return r.findings.map((f) => [f, byId.get(f.ruleId)] as const);
+    }),
+  );
   const keys = occurrenceKeys(findings);
   const issues = findings.map((f, i) => ({
     type: 'issue',
     check_name: f.ruleId,
-    description: `${f.description} (${f.ruleId})`,
-    ...(isSecurityRule(f.tags) ? { categories: ['Security'] } : {}),
+    // The merge request widget shows the description only: where to rotate goes into it (the docs URL, short).
+    description: `${f.description} (${f.ruleId})${rule.get(f)?.docs ? ` · rotate: ${rule.get(f)?.docs}` : ''}`,
+    ...(rule.get(f)?.remediation ? { content: { body: rule.get(f)?.remediation } } : {}),
+    ...(isSecurityRule(rule.get(f)?.tags ?? f.tags) ? { categories: ['Security'] } : {}),
     severity: SEVERITY[f.severity],
     // GitLab compares fingerprints between the source and target branch to tell new issues from fixed ones.
     fingerprint: keys[i],

@@ -4,10 +4,11 @@
  * fingerprint, and a `tracking` signature carries the fingerprint, so GitLab keeps one vulnerability per finding
  * across pipelines and line moves.
  */
-import type { Finding, ScanResult, Severity } from '../core/model.js';
+import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
 import { occurrenceKeys, uuidV5 } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
+import { GENERIC_REMEDIATION, rulesById, SECRETS_CWE } from './rules.js';
 
 export const GITLAB_SCHEMA_VERSION = '15.2.1';
 const SCHEMA_URL = `https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v${GITLAB_SCHEMA_VERSION}/dist/secret-detection-report-format.json`;
@@ -29,7 +30,23 @@ function gitlabTime(iso: string): string {
   return (Number.isNaN(d.getTime()) ? new Date(0) : d).toISOString().slice(0, 19);
 }
 
-function vulnerability(f: Finding, key: string, opts: ReportOptions) {
+/**
+ * The finding's identifiers. When the rule corresponds to a gitleaks default rule, its `gitleaks_rule_id` comes first:
+ * GitLab takes the first identifier as the primary one, and a gitleaks-based analyzer's vulnerabilities carry it,
+ * so they keep being tracked after the switch. Then the plugin's own rule id, then CWE-798 for secrets.
+ */
+function identifiers(f: Finding, rule: RuleInfo | undefined) {
+  return [
+    ...(rule?.gitleaks
+      ? [{ type: 'gitleaks_rule_id', name: `Gitleaks rule ID ${rule.gitleaks}`, value: rule.gitleaks }]
+      : []),
+    { type: `${f.plugin.name}_rule_id`, name: `${f.plugin.name} rule ${f.ruleId}`, value: f.ruleId },
+    // A secret_detection report says every finding is a hard-coded credential.
+    { type: 'cwe', name: SECRETS_CWE.name, value: SECRETS_CWE.id, url: SECRETS_CWE.url },
+  ];
+}
+
+function vulnerability(f: Finding, key: string, opts: ReportOptions, rule: RuleInfo | undefined) {
   const env = opts.env ?? process.env;
   const commit = f.commit ?? { sha: env.CI_COMMIT_SHA || NO_COMMIT };
   const shown = opts.redact ? redactSecret(f.secret) : f.secret;
@@ -38,16 +55,10 @@ function vulnerability(f: Finding, key: string, opts: ReportOptions) {
     name: f.description.slice(0, 255),
     description: `${f.description} (rule ${f.ruleId}) in ${f.path} at line ${f.startLine}.`,
     severity: SEVERITY[f.severity],
-    solution:
-      'Remove it from the code. If it is a real credential, revoke and rotate it first: it stays in the git history.',
+    solution: rule?.remediation ? `${rule.remediation} ${GENERIC_REMEDIATION}` : GENERIC_REMEDIATION,
     raw_source_code_extract: opts.redact ? redactIn(f.match, f.secret) : f.match,
-    identifiers: [
-      {
-        type: `${f.plugin.name}_rule_id`,
-        name: `${f.plugin.name} rule ${f.ruleId}`,
-        value: f.ruleId,
-      },
-    ],
+    identifiers: identifiers(f, rule),
+    ...(rule?.docs ? { links: [{ name: `${f.description} documentation`.slice(0, 255), url: rule.docs }] } : {}),
     location: {
       file: f.path,
       start_line: f.startLine,
@@ -86,6 +97,8 @@ export function renderGitlab(results: readonly ScanResult[], opts: ReportOptions
   const ends = results.map((r) => r.stats.finishedAt).sort();
   const plugins = [...new Map(results.map((r) => [r.plugin.name, r.plugin])).values()];
   const errors = results.flatMap((r) => r.errors);
+  const byResult = new Map(results.map((r) => [r, rulesById(r)]));
+  const rules = new Map(results.flatMap((r) => r.findings.map((f) => [f, byResult.get(r)] as const)));
   const report = {
     version: GITLAB_SCHEMA_VERSION,
     schema: SCHEMA_URL,
@@ -112,7 +125,7 @@ export function renderGitlab(results: readonly ScanResult[], opts: ReportOptions
         value: `${e.path ? `${e.path}: ` : ''}${e.message || 'scan error'}`,
       })),
     },
-    vulnerabilities: findings.map((f, i) => vulnerability(f, keys[i] as string, opts)),
+    vulnerabilities: findings.map((f, i) => vulnerability(f, keys[i] as string, opts, rules.get(f)?.get(f.ruleId))),
     remediations: [],
   };
   return `${JSON.stringify(report, null, 2)}\n`;

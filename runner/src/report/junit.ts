@@ -47,7 +47,8 @@ function suite(r: ScanResult, opts: ReportOptions): { xml: string; tests: number
     failures++;
     const files = new Set(found.map((f) => f.path)).size;
     const message = `${found.length} finding${found.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`;
-    const body = found.map((f) => findingLine(f, opts)).join('\n');
+    const help = [rule.remediation, rule.docs && `Documentation: ${rule.docs}`].filter(Boolean);
+    const body = [...found.map((f) => findingLine(f, opts)), ...(help.length ? ['', ...help] : [])].join('\n');
     cases.push(
       `${head}\n      <failure type="${xml(rule.id)}" message="${xml(message)}">${xml(body)}</failure>\n    </testcase>`,
     );

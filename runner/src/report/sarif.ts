@@ -6,7 +6,7 @@
 import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn } from './redact.js';
-import { isSecurityRule, ruleCatalogue } from './rules.js';
+import { GENERIC_REMEDIATION, isSecurityRule, ruleCatalogue, SECRETS_CWE } from './rules.js';
 
 const SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -32,16 +32,36 @@ function uri(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
+/** Markdown's inline syntax characters escaped: plugin text shows as written, never as a link or markup. */
+function md(s: string): string {
+  return s.replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A rule's help (how to revoke or rotate, and the vendor's page) as text and markdown; security rules get
+ * `security-severity` and the CWE-798 tags GitHub reads (`external/cwe/cwe-798`).
+ */
 function rule(r: RuleInfo) {
   const security = isSecurityRule(r.tags);
+  const tags = security ? [...r.tags, 'security', SECRETS_CWE.name, `external/cwe/cwe-${SECRETS_CWE.id}`] : r.tags;
+  const fix = r.remediation ?? (security ? GENERIC_REMEDIATION : undefined);
   return {
     id: r.id,
     name: r.id,
     shortDescription: { text: r.description },
     fullDescription: { text: r.description },
+    ...(fix || r.docs
+      ? {
+          help: {
+            text: [fix, r.docs && `Documentation: ${r.docs}`].filter(Boolean).join('\n'),
+            markdown: [fix && md(fix), r.docs && `[Documentation](<${r.docs}>)`].filter(Boolean).join('\n\n'),
+          },
+        }
+      : {}),
+    ...(r.docs ? { helpUri: r.docs } : {}),
     defaultConfiguration: { level: LEVEL[r.severity] },
     properties: {
-      tags: security && !r.tags.includes('security') ? [...r.tags, 'security'] : r.tags,
+      tags: [...new Set(tags)],
       ...(security ? { 'security-severity': SECURITY_SEVERITY[r.severity] } : {}),
     },
   };

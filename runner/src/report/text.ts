@@ -9,6 +9,7 @@ import { printable } from '../log.js';
 import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
+import { rulesById } from './rules.js';
 
 /** https://no-color.org: any non-empty NO_COLOR turns colour off. */
 export function colorFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -30,7 +31,10 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: number): string[] {
+/** Critical and high findings say where to rotate: the one action that cannot wait. */
+const ROTATE_AT: ReadonlySet<Severity> = new Set(['critical', 'high']);
+
+function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: number, docs?: string): string[] {
   const where = `${f.startLine}:${f.startColumn}`.padEnd(width);
   const sev = paint(SEVERITY_COLOR[f.severity], f.severity.padEnd(8));
   const secret = printable(opts.redact ? redactSecret(f.secret) : f.secret);
@@ -41,6 +45,7 @@ function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: numb
     const shown = opts.redact ? redactIn(f.match, f.secret) : f.match;
     lines.push(`${pad}${paint('2', 'match')}  ${printable(shown.replace(/\s+/g, ' ').slice(0, 160))}`);
   }
+  if (docs && ROTATE_AT.has(f.severity)) lines.push(`${pad}${paint('2', 'rotate:')} ${printable(docs)}`);
   if (f.commit) {
     const c = f.commit;
     lines.push(
@@ -65,6 +70,7 @@ function summary(r: ScanResult, paint: Paint): string {
     ? [
         s.baseline && `${s.baseline} in baseline`,
         s.ignored && `${s.ignored} ignored`,
+        s.gitleaksIgnored && `${s.gitleaksIgnored} in .gitleaksignore`,
         s.allowed && `${s.allowed} allowed inline`,
         s.disabled && `${s.disabled} turned off`,
       ]
@@ -87,12 +93,13 @@ function summary(r: ScanResult, paint: Paint): string {
 function renderOne(r: ScanResult, opts: ReportOptions): string {
   const paint: Paint = opts.color ? (code, s) => `${ESC}${code}m${s}${ESC}0m` : (_c, s) => s;
   const out: string[] = [];
+  const docs = rulesById(r);
   const byFile = new Map<string, Finding[]>();
   for (const f of r.findings) byFile.set(f.path, [...(byFile.get(f.path) ?? []), f]);
   for (const [file, list] of byFile) {
     const width = Math.max(...list.map((f) => `${f.startLine}:${f.startColumn}`.length));
     out.push(paint('1;4', printable(file)));
-    for (const f of list) out.push(...findingLines(f, opts, paint, width));
+    for (const f of list) out.push(...findingLines(f, opts, paint, width, docs.get(f.ruleId)?.docs));
     out.push('');
   }
   for (const e of r.errors)

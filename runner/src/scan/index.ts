@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
@@ -18,6 +18,15 @@ import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
 import { defaultScanPlugin } from './default-plugin.js';
 import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js';
+import {
+  configError,
+  GITLEAKS_TOML,
+  gitlabRuleset,
+  gitleaksToml,
+  isTreeFile,
+  type TreeConfigs,
+} from './gitleaks-files.js';
+import { GITLEAKSIGNORE, GitleaksIgnore } from './gitleaksignore.js';
 import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
@@ -50,6 +59,10 @@ export interface ScanOptions {
   shard?: Shard;
   overrides: SeverityOverride[];
   ignore?: IgnoreList;
+  /** The scanned directory's `.gitleaksignore`. */
+  gitleaksIgnore?: GitleaksIgnore;
+  /** Plugin config key -> the file it was read from: a plugin error about that key names the file (exit 2). */
+  configFiles?: Record<string, string>;
   baseline?: Set<string>;
   /** Register found secrets with the log masker, so no later log line can show one. */
   redact: boolean;
@@ -64,7 +77,11 @@ const BATCH_FILES = 1000;
 /** Default --timeout of a scan: per batch, not per scan. */
 export const SCAN_TIMEOUT_MS = 300_000;
 
-async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDescription> {
+async function describe(
+  plugin: SandboxedPlugin,
+  name: string,
+  configFiles: Record<string, string> = {},
+): Promise<PluginDescription> {
   if (!plugin.exports.includes('scan')) {
     throw new UsageError(
       `plugin ${name} has no "scan" function, so it is not a scan plugin (it exports: ${plugin.exports.map(printable).join(', ') || 'nothing'})`,
@@ -75,6 +92,9 @@ async function describe(plugin: SandboxedPlugin, name: string): Promise<PluginDe
   try {
     return parseDescribe(await plugin.call('describe'));
   } catch (err) {
+    // The plugin builds its rules at the first call: a bad config file shows up here, as the file's fault (exit 2).
+    const usage = configError((err as Error).message, configFiles);
+    if (usage) throw usage;
     if (err instanceof PluginError) throw err;
     throw new PluginError('plugin-error', `plugin ${name}: ${(err as Error).message}`);
   }
@@ -129,7 +149,7 @@ async function* sources(
   const lines =
     target.mode === 'diff'
       ? diffLines(repo, target.base, maxFileBytes)
-      : historyLines(repo, target.range, maxFileBytes);
+      : historyLines(repo, target.range, maxFileBytes, target.limits);
   for await (const item of parsePatch(lines, maxFileBytes)) yield ['file' in item ? { patch: item.file } : item];
 }
 
@@ -142,7 +162,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     name: o.pluginName,
   });
   try {
-    const ready = pool.warmUp().then((p) => describe(p, o.pluginName));
+    const ready = pool.warmUp().then((p) => describe(p, o.pluginName, o.configFiles));
     const pipeline = new ScanPipeline({
       pool,
       plugin: ready,
@@ -157,7 +177,13 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log));
     const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
-    const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });
+    const w = applyWorkflow(out.findings, {
+      overrides: o.overrides,
+      ignore: o.ignore,
+      gitleaksIgnore: o.gitleaksIgnore,
+      gitleaksIds: new Map(plugin.rules.flatMap((r) => (r.gitleaks ? [[r.id, r.gitleaks] as const] : []))),
+      baseline: o.baseline,
+    });
     const finishedAt = new Date();
     return {
       tool: { name: 'wasmci', version: VERSION },
@@ -199,8 +225,6 @@ export interface ScanDeps {
   trustConfig?: boolean;
   cores?: number;
 }
-
-const GITLEAKS_TOML = '.gitleaks.toml';
 
 /** Rules and allowlists a `.gitleaks.toml` declares, counted from its table headers (for the visible note). */
 export function gitleaksCounts(toml: string): { rules: number; allowlists: number } {
@@ -244,18 +268,35 @@ async function prepare(
     );
   }
   if (s.narrowing.length) log.warn(`${shown} (from the checked-out tree) narrows this scan: ${s.narrowing.join('; ')}`);
-  // Teams moving from gitleaks keep their rules: like gitleaks, the scan picks up the project's .gitleaks.toml
-  // (as plugin config `gitleaks_config`, which the secrets plugin reads and other plugins ignore). Its allowlists
-  // can hide findings, so a tree's file is announced with what it holds.
-  const gitleaksToml = path.join(root, GITLEAKS_TOML);
-  if (s.grants.config?.gitleaks_config === undefined && existsSync(gitleaksToml)) {
-    const text = readFileSync(gitleaksToml, 'utf8');
-    s.grants.config = { ...s.grants.config, gitleaks_config: text };
-    const c = gitleaksCounts(text);
-    const what = `${GITLEAKS_TOML} adds ${c.rules} rule(s) and ${c.allowlists} allowlist(s) to this scan`;
-    if (fromTree(gitleaksToml)) log.warn(`${what} (from the checked-out tree; allowlists can hide findings)`);
-    else log.info(what);
+  // Teams moving from gitleaks or GitLab's analyzer keep their rules: like gitleaks, the scan picks up the project's
+  // .gitleaks.toml (as plugin config `gitleaks_config`, with the base its [extend] path names), GitLab's
+  // .gitlab/secret-detection-ruleset.toml and .gitleaksignore. They can hide findings, so a tree's file is announced.
+  const shownFile = (f: string) => printable(path.relative(root, f) || f);
+  const configFiles: Record<string, string> = {};
+  const picked: [TreeConfigs | undefined, string][] = [];
+  if (s.grants.config?.gitleaks_config === undefined) picked.push([gitleaksToml(root, shownFile), GITLEAKS_TOML]);
+  if (s.grants.config?.gitlab_ruleset === undefined) picked.push([gitlabRuleset(root, shownFile, log), 'ruleset']);
+  for (const [found, what] of picked) {
+    if (!found) continue;
+    s.grants.config = { ...s.grants.config, ...found.config };
+    Object.assign(configFiles, found.files);
+    const file = Object.values(found.files)[0] as string;
+    const note =
+      what === GITLEAKS_TOML
+        ? (() => {
+            const c = gitleaksCounts(found.config.gitleaks_config as string);
+            const base = found.files.gitleaks_config_base ? ` (extending ${found.files.gitleaks_config_base})` : '';
+            return `${file} adds ${c.rules} rule(s) and ${c.allowlists} allowlist(s) to this scan${base}`;
+          })()
+        : `${file} changes this scan's rules (GitLab secret-detection ruleset: disable/override/passthrough)`;
+    if (fromTree(path.join(root, what === GITLEAKS_TOML ? GITLEAKS_TOML : '.gitlab')))
+      log.warn(`${note} (from the checked-out tree; allowlists and disabled rules can hide findings)`);
+    else log.info(note);
   }
+  const gitleaksIgnoreFile = path.join(root, GITLEAKSIGNORE);
+  const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
+    ? GitleaksIgnore.load(gitleaksIgnoreFile, shownFile(gitleaksIgnoreFile))
+    : undefined;
   const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
   const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
   const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
@@ -281,6 +322,8 @@ async function prepare(
       shard: s.shard,
       overrides: s.overrides,
       ignore,
+      gitleaksIgnore,
+      configFiles,
       baseline,
       redact: s.redact,
       log,
@@ -310,6 +353,7 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
   if (sup?.disabled && s.narrowing.length) parts.push(`${sup.disabled} finding(s) turned off by overrides`);
   if (sup?.ignored && fromTree(s.ignoreFile.file))
     parts.push(`${sup.ignored} finding(s) ignored by ${printable(path.basename(s.ignoreFile.file))}`);
+  if (sup?.gitleaksIgnored) parts.push(`${sup.gitleaksIgnored} finding(s) ignored by ${GITLEAKSIGNORE}`);
   if (sup?.baseline && s.baseline && fromTree(s.baseline))
     parts.push(`${sup.baseline} finding(s) known to the baseline`);
   if (sup?.allowed) parts.push(`${sup.allowed} finding(s) allowed by inline comments`);

@@ -29,6 +29,8 @@ export interface ScanRequest {
   diff?: string | true;
   /** A revision range, or true for HEAD. */
   history?: string | true;
+  /** git log limits of a history scan (`--since=DATE`, `--until=DATE`, `--max-count=N`; gitlab-variables.ts). */
+  historyLimits?: string[];
   baseline?: string;
   ignoreFile?: string;
   /** false: secrets in full in outputs. */
@@ -42,7 +44,10 @@ export interface ScanRequest {
   recycleAfterMiB?: number;
 }
 
-export type ScanTarget = { mode: 'files' } | { mode: 'diff'; base: string } | { mode: 'history'; range: string };
+export type ScanTarget =
+  | { mode: 'files' }
+  | { mode: 'diff'; base: string }
+  | { mode: 'history'; range: string; limits?: string[] };
 
 /** Everything a scan needs to run, decided. */
 export interface SettledScan {
@@ -102,7 +107,10 @@ function settleTarget(req: ScanRequest, env: NodeJS.ProcessEnv): ScanTarget {
     }
     return { mode: 'diff', base };
   }
-  if (req.history !== undefined) return { mode: 'history', range: req.history === true ? 'HEAD' : req.history };
+  if (req.history !== undefined) {
+    const range = req.history === true ? 'HEAD' : req.history;
+    return { mode: 'history', range, ...(req.historyLimits?.length ? { limits: req.historyLimits } : {}) };
+  }
   return { mode: 'files' };
 }
 

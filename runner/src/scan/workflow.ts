@@ -5,18 +5,22 @@
  */
 import picomatch from 'picomatch';
 import type { FailOn, SeverityOverride } from '../core/model.js';
+import type { GitleaksIgnore } from './gitleaksignore.js';
 import type { IgnoreList } from './ignore-file.js';
 import { type Finding, type Severity, severityRank } from '../core/model.js';
 
 export interface WorkflowInput {
   overrides: SeverityOverride[];
   ignore?: IgnoreList;
+  /** `.gitleaksignore` entries, with the gitleaks id of each rule that has one (rule id -> gitleaks id). */
+  gitleaksIgnore?: GitleaksIgnore;
+  gitleaksIds?: ReadonlyMap<string, string>;
   baseline?: Set<string>;
 }
 
 export interface WorkflowOutput {
   findings: Finding[];
-  suppressed: { baseline: number; ignored: number; disabled: number };
+  suppressed: { baseline: number; ignored: number; disabled: number; gitleaksIgnored: number };
 }
 
 function compileOverrides(list: SeverityOverride[]): ((f: Finding) => Severity | 'off' | undefined)[] {
@@ -38,7 +42,7 @@ export function compareFindings(a: Finding, b: Finding): number {
 
 export function applyWorkflow(findings: Finding[], w: WorkflowInput): WorkflowOutput {
   const overrides = compileOverrides(w.overrides);
-  const suppressed = { baseline: 0, ignored: 0, disabled: 0 };
+  const suppressed = { baseline: 0, ignored: 0, disabled: 0, gitleaksIgnored: 0 };
   const out: Finding[] = [];
   for (const f0 of findings) {
     let severity: Severity | 'off' = f0.severity;
@@ -50,6 +54,10 @@ export function applyWorkflow(findings: Finding[], w: WorkflowInput): WorkflowOu
     const f = severity === f0.severity ? f0 : { ...f0, severity };
     if (w.ignore?.matches(f)) {
       suppressed.ignored++;
+      continue;
+    }
+    if (w.gitleaksIgnore?.matches(f, w.gitleaksIds?.get(f.ruleId))) {
+      suppressed.gitleaksIgnored++;
       continue;
     }
     if (w.baseline?.has(f.fingerprint)) {

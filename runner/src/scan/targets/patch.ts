@@ -183,8 +183,15 @@ const maxLine = (maxBytes: number) => Math.max(maxBytes, 65536) + 64;
  * Every commit's patch, newest first; merges in the dense combined format. `range` is a revision range
  * (`main..HEAD`), a ref, or `--all`.
  */
-export function historyLines(repo: Repo, range: string, maxBytes: number): AsyncGenerator<Buffer[]> {
-  return gitRecords(repo, ['log', '-p', '--cc', ...DIFF_FLAGS, LOG_FORMAT, range, '--'], {
+export function historyLines(
+  repo: Repo,
+  range: string,
+  maxBytes: number,
+  limits: readonly string[] = [],
+): AsyncGenerator<Buffer[]> {
+  // `limits` are `--since=`/`--until=`/`--max-count=` with checked values (scan/gitlab-variables.ts)
+  const safe = limits.filter((l) => /^--(since|until|max-count)=[A-Za-z0-9:.,+\-/ ]{1,64}$/.test(l));
+  return gitRecords(repo, ['log', '-p', '--cc', ...DIFF_FLAGS, LOG_FORMAT, ...safe, range, '--'], {
     sep: 0x0a,
     maxRecord: maxLine(maxBytes),
   });
