@@ -102,6 +102,8 @@ struct Describe<'a> {
     kind: &'a str,
     protocol: u32,
     rules: Vec<RuleInfo<'a>>,
+    /// The hosts the `verify` export may reach (the runner grants exactly these, and only with --verify).
+    verify_hosts: Vec<String>,
 }
 
 pub fn describe(engine: &Engine) -> String {
@@ -122,6 +124,7 @@ pub fn describe(engine: &Engine) -> String {
                 docs: &r.docs,
             })
             .collect(),
+        verify_hosts: crate::verify::providers::hosts(),
     };
     serde_json::to_string(&d).unwrap_or_else(|_| "{}".to_string())
 }

@@ -4,6 +4,7 @@
  * fingerprint, and a `tracking` signature carries the fingerprint, so GitLab keeps one vulnerability per finding
  * across pipelines and line moves.
  */
+import { gitlabVerification } from './verification.js';
 import type { Finding, ScanResult, Severity } from '../core/model.js';
 import { occurrenceKeys, uuidV5 } from './ids.js';
 import type { ReportOptions } from './index.js';
@@ -73,6 +74,7 @@ function vulnerability(f: Finding, key: string, opts: ReportOptions) {
     details: {
       secret: { type: 'value', name: 'Secret', value: shown },
       ...(f.commit ? { commit: { type: 'commit', name: 'Commit', value: f.commit.sha } } : {}),
+      ...gitlabVerification(f),
     },
   };
 }
