@@ -66,8 +66,10 @@ export function parseResolve(spec: string): [string, string] | string {
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') return 'the base URL must be http:// or https://';
   const h = base.hostname.replace(/^\[|\]$/g, '');
-  if (!(h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h))) return 'the base URL must be on loopback (127.0.0.1, ::1, localhost)';
-  if (base.username || base.password || base.search || base.hash) return 'the base URL must not carry credentials, a query or a fragment';
+  if (!(h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h)))
+    return 'the base URL must be on loopback (127.0.0.1, ::1, localhost)';
+  if (base.username || base.password || base.search || base.hash)
+    return 'the base URL must not carry credentials, a query or a fragment';
   if (!/^[a-z0-9.-]+$/.test(host)) return `${host} is not a host name`;
   return [host, base.href.replace(/\/$/, '')];
 }
@@ -91,7 +93,8 @@ export class HttpGate {
       return { error: 'invalid url', reason: 'network refused' };
     }
     const host = url.hostname.toLowerCase();
-    if (!hostAllowed(host, this.#o.allowedHosts)) return { error: `${host} was not granted`, reason: 'network refused' };
+    if (!hostAllowed(host, this.#o.allowedHosts))
+      return { error: `${host} was not granted`, reason: 'network refused' };
     const state = this.#state(host);
     for (let attempt = 0; ; attempt++) {
       if (!(await this.#acquire(state))) return { error: 'the verification budget is spent', reason: 'budget' };

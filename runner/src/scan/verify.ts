@@ -12,7 +12,7 @@ import { VERIFICATION_STATUSES } from '../core/model.js';
 import { PluginError } from '../errors.js';
 import { type Logger, printable } from '../log.js';
 import { type CompiledPlugin, SandboxedPlugin } from '../plugin/host.js';
-import { HttpGate } from '../plugin/http.js';
+import { HttpGate, REQUEST_TIMEOUT_MS } from '../plugin/http.js';
 import { parseAllowedHost, type SandboxPolicy } from '../plugin/policy.js';
 import type { VerifySettings } from './settle.js';
 
@@ -46,7 +46,10 @@ const fileOf = (f: Finding) => `${f.commit?.sha ?? ''}\0${f.path}`;
 
 /** `YYYYMMDDTHHMMSSZ` (what SigV4 signs). */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Distinct secrets with the other distinct secrets of their files, grouped by provider family (rule id prefix). */
@@ -130,7 +133,9 @@ export async function verifyFindings(findings: Finding[], o: VerifyOptions): Pro
   const hosts = o.plugin.verifyHosts ?? [];
   if (!o.exports.includes('verify') || !hosts.length) {
     if (findings.length)
-      o.log.warn(`--verify: plugin ${printable(o.pluginName)} has no verifiers; every finding is "unknown: no verifier"`);
+      o.log.warn(
+        `--verify: plugin ${printable(o.pluginName)} has no verifiers; every finding is "unknown: no verifier"`,
+      );
     for (const f of findings) set(f, { status: 'unknown', reason: 'no verifier' });
     return;
   }
@@ -146,6 +151,8 @@ export async function verifyFindings(findings: Finding[], o: VerifyOptions): Pro
     resolve: o.settings.resolve,
     maxBytes: VERIFY_BODY_MAX,
     budgetMs: o.settings.budgetMs,
+    // One slow vendor may not eat the whole budget: each request gets at most half of it (1-10 s).
+    requestTimeoutMs: Math.min(REQUEST_TIMEOUT_MS, Math.max(1000, o.settings.budgetMs / 2)),
   });
   const policy: SandboxPolicy = {
     ...o.policy,
