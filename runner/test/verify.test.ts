@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, secretsWasm, tempDir } from './helpers/cli.js';
+import { validateGitlabSecretDetection, validateSarif } from './helpers/schemas.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: report JSON
 type Json = any;
@@ -186,7 +187,9 @@ describe('scan --verify', () => {
     expect(text).not.toContain(live); // redacted as ever
     const s = JSON.parse(readFileSync(sarif, 'utf8'));
     expect(s.runs[0].results.map((x: Json) => x.properties.verification).sort()).toEqual(['active', 'inactive']);
+    expect(validateSarif(s)).toEqual([]);
     const g = JSON.parse(readFileSync(gitlab, 'utf8'));
+    expect(validateGitlabSecretDetection(g)).toEqual([]);
     expect(g.vulnerabilities.map((v: Json) => v.details.verification.value).sort()).toEqual(['active', 'inactive']);
 
     vendor.reset();
@@ -260,6 +263,19 @@ describe('scan --verify', () => {
     expect(r.stderr).toMatch(/--resolve example\.org: the plugin does not verify with this host/);
     expect(vendor.connections).toBe(0);
     expect(status(r.report, 'a.env')).toMatchObject({ status: 'unknown', reason: 'network refused' });
+  });
+});
+
+describe('wasmci inspect', () => {
+  it('lists the hosts the plugin declares for verification', async () => {
+    const r = await runCli(['inspect', secretsWasm]);
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout
+      .toString()
+      .split('\n')
+      .find((l) => l.startsWith('verify '));
+    expect(line).toMatch(/^verify +\d+ host\(s\), reached only with scan --verify: /);
+    for (const h of ['api.github.com', 'sts.amazonaws.com', '*.api.mailchimp.com']) expect(line).toContain(h);
   });
 });
 
