@@ -18,6 +18,14 @@ if (!['auto', 'files', 'diff', 'history'].includes(mode)) {
 if (mode === 'auto') mode = input('base') ? 'diff' : 'files';
 if (mode === 'diff') args.push(input('base') ? `--diff=${input('base')}` : '--diff');
 if (mode === 'history') args.push('--history');
+// Live verification sends found secrets to their vendors: only the workflow (an input) turns it on.
+const verify = input('verify') || 'false';
+if (!['true', 'false', 'only'].includes(verify)) {
+  process.stderr.write(`wasmci: error: verify must be true, false or only, not "${verify}"\n`);
+  process.exit(2);
+}
+if (verify !== 'false') args.push('--verify');
+if (verify === 'only') args.push('--only-verified');
 const sarif = input('sarif-file');
 if (sarif) args.push('--report', `sarif=${sarif}`);
 args.push(...input('extra-args').split(/\s+/).filter(Boolean));

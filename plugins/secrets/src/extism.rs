@@ -19,6 +19,24 @@ extern "C" {
     fn log_debug(offs: i64);
     fn log_warn(offs: i64);
     fn log_error(offs: i64);
+    fn http_request(req: i64, body: i64) -> i64;
+    fn http_status_code() -> i32;
+}
+
+/// One http_request: the request description (JSON) and optional body -> (status, body). Status 0: not completed.
+pub fn http(desc: &[u8], body: Option<&[u8]>) -> (u16, Vec<u8>) {
+    let d = store_block(desc);
+    let b = body.map(store_block).unwrap_or(0);
+    let r = unsafe { http_request(d, b) };
+    unsafe {
+        free(d);
+        if b != 0 {
+            free(b);
+        }
+    }
+    let status = unsafe { http_status_code() }.clamp(0, 999) as u16;
+    let out = if r == 0 { Vec::new() } else { let v = load_block(r); unsafe { free(r) }; v };
+    (status, out)
 }
 
 /// Copies bytes into a newly allocated Extism memory block; returns its offset.

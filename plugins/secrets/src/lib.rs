@@ -9,6 +9,7 @@ pub mod protocol;
 pub mod rules;
 pub mod util;
 pub mod validate;
+pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 mod extism;
@@ -106,6 +107,35 @@ mod exports {
             BUFFER_LEN = None;
         }
         f(&extism::read_input())
+    }
+
+    /// The host's http_request, as verify/ needs it: a transfer the host did not complete is status 0 with its
+    /// short reason as the body.
+    struct HostHttp;
+    impl crate::verify::Http for HostHttp {
+        fn send(&mut self, req: &crate::verify::Request) -> crate::verify::Response {
+            let headers: serde_json::Map<String, serde_json::Value> =
+                req.headers.iter().map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone()))).collect();
+            let desc = serde_json::json!({ "url": req.url, "method": req.method, "headers": headers });
+            let (status, body) = extism::http(desc.to_string().as_bytes(), req.body.map(|b| b.as_bytes()));
+            crate::verify::Response { status, body }
+        }
+    }
+
+    /// Live verification (`wasmci scan --verify`): `{"now","secrets":[{id,rule_id,secret,related}]}` ->
+    /// `{"results":[{id,verification,reason?,provider?}]}`.
+    #[no_mangle]
+    pub extern "C" fn verify() -> i32 {
+        match with_input(|input| crate::verify::run(input, &mut HostHttp)) {
+            Ok(out) => {
+                extism::set_output(out.as_bytes());
+                0
+            }
+            Err(msg) => {
+                extism::set_error(&msg);
+                1
+            }
+        }
     }
 
     #[no_mangle]

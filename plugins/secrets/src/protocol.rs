@@ -107,6 +107,8 @@ struct Describe<'a> {
     kind: &'a str,
     protocol: u32,
     rules: Vec<RuleInfo<'a>>,
+    /// The hosts the `verify` export may reach (the runner grants exactly these, and only with --verify).
+    verify_hosts: Vec<String>,
 }
 
 pub fn describe(engine: &Engine) -> String {
@@ -128,6 +130,7 @@ pub fn describe(engine: &Engine) -> String {
                 gitleaks: crate::gitleaks::gitleaks_id(&r.id),
             })
             .collect(),
+        verify_hosts: crate::verify::providers::hosts(),
     };
     serde_json::to_string(&d).unwrap_or_else(|_| "{}".to_string())
 }

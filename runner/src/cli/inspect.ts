@@ -67,6 +67,13 @@ export function register(program: Command): void {
       `exports  ${list(functions)}`,
       `imports  ${list(info.imports)}`,
     ];
+    const verifyHosts = (describe as { verify_hosts?: unknown } | undefined)?.verify_hosts;
+    if (Array.isArray(verifyHosts) && verifyHosts.length) {
+      // The grant `scan --verify` gives this plugin's verify export, and nothing else.
+      lines.push(
+        `verify   ${verifyHosts.length} host(s), reached only with scan --verify: ${list(verifyHosts.map(String))}`,
+      );
+    }
     if (describe !== undefined) lines.push(`describe ${logJson(describe, 2).replace(/\n/g, '\n         ')}`);
     await writeStdout(`${lines.join('\n')}\n`);
   });

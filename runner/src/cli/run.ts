@@ -71,6 +71,7 @@ export function untrustedAsks(cfg: RunConfig, checkout: Checkout): string[] {
     if (step.kind === 'call') own.push(`runs plugin ${step.call.plugin}`);
     else {
       if (step.scan.plugin) own.push(`chooses plugin ${step.scan.plugin}`);
+      if (step.scan.verify) own.push('turns on verify (network to vendors)');
       own.push(...outside('path', step.scan.path));
       own.push(...outside('baseline', step.scan.baseline));
       own.push(...outside('ignore_file', step.scan.ignoreFile));

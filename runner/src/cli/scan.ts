@@ -13,7 +13,7 @@ import { colorFor } from '../report/text.js';
 import { type ScanRequest, SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
 import { gitlabScanVariables } from '../scan/gitlab-variables.js';
 import { createProgress } from '../scan/progress.js';
-import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB } from '../scan/settle.js';
+import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB, DEFAULT_VERIFY_TIMEOUT_S } from '../scan/settle.js';
 import { writeStdout } from './io.js';
 import { addSandboxOptions, grantsFromFlags, type SandboxFlags } from './sandbox-options.js';
 import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options.js';
@@ -41,6 +41,10 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   configFile?: string;
   trustConfig?: boolean;
   recycleAfter: string;
+  verify?: boolean;
+  verifyTimeout?: string;
+  resolve?: string[];
+  onlyVerified?: boolean;
 }
 
 export interface ReportSpec {
@@ -124,6 +128,10 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     ...(flags.shard ? { shard: flags.shard } : {}),
     ...(configFile ? { configFile } : {}),
     recycleAfterMiB: positive('--recycle-after', flags.recycleAfter),
+    ...(flags.verify ? { verify: true } : {}),
+    ...(flags.verifyTimeout ? { verifyTimeoutS: positive('--verify-timeout', flags.verifyTimeout) } : {}),
+    ...(flags.resolve ? { resolve: flags.resolve } : {}),
+    ...(flags.onlyVerified ? { onlyVerified: true } : {}),
   };
 }
 
@@ -164,6 +172,17 @@ export function register(program: Command): void {
       '--trust-config',
       'let the project config choose the scan plugin although it lies in the checked-out tree (only where a merge request cannot change it)',
     )
+    .option(
+      '--verify',
+      "ask each finding's vendor whether the secret works (network: only the hosts the plugin declares; off by default)",
+    )
+    .option('--verify-timeout <seconds>', `total time for verification (default: ${DEFAULT_VERIFY_TIMEOUT_S})`)
+    .option(
+      '--resolve <host=base-url>',
+      'send verification requests for HOST to a loopback BASE_URL instead (tests, mirrors; repeatable)',
+      collect,
+    )
+    .option('--only-verified', 'keep only findings verified active (needs --verify); --fail-on applies after it')
     .addOption(
       new Option('--recycle-after <MiB>', 'replace a plugin instance after this much input')
         .default(String(DEFAULT_RECYCLE_MIB))

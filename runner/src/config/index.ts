@@ -12,6 +12,7 @@
  *       - { path: "test/**", severity: low }
  *       - { rule: generic-api-key, severity: off }   # off: drop these findings
  *       - { path: "docs/**", rule: jwt, severity: info }
+ *     verify: true                      # live verification; counts only from a trusted config (see settle.ts)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,6 +30,8 @@ export interface ScanConfig {
   include?: string[];
   exclude?: string[];
   overrides?: SeverityOverride[];
+  /** Live verification (network): honoured only when the config is trusted. */
+  verify?: boolean;
 }
 
 export interface WasmciConfig {
@@ -100,8 +103,14 @@ function parseScan(at: At, node: unknown): ScanConfig {
     'include',
     'exclude',
     'overrides',
+    'verify',
   ]);
   const cfg: ScanConfig = {};
+  if (k.has('verify')) {
+    const n = k.get('verify');
+    if (!isScalar(n) || typeof n.value !== 'boolean') throw at.error(n as Node, 'scan.verify must be true or false');
+    cfg.verify = n.value;
+  }
   if (k.has('plugin')) cfg.plugin = stringValue(at, k.get('plugin'), 'scan.plugin');
   if (k.has('fail_on')) cfg.failOn = oneOf(at, k.get('fail_on'), 'scan.fail_on', FAIL_ON);
   if (k.has('max_file_size')) {

@@ -39,6 +39,8 @@ export interface ScanStepSpec {
   ignoreFile?: string;
   maxFileSizeMiB?: number;
   jobs?: number;
+  /** Live verification: network to the plugin's verify hosts, so a tree config may not ask for it. */
+  verify?: boolean;
 }
 
 export interface CallStepSpec {
@@ -99,6 +101,7 @@ const SCAN_KEYS = [
   'ignore_file',
   'max_file_size',
   'jobs',
+  'verify',
 ];
 const CALL_KEYS = ['plugin', 'function', 'input', 'input_file', 'output'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -223,6 +226,7 @@ function scanSpec(at: At, node: unknown, what: string): ScanStepSpec {
   if (k.has('ignore_file')) s.ignoreFile = str(at, k.get('ignore_file'), `${what}.ignore_file`);
   if (k.has('max_file_size')) s.maxFileSizeMiB = positive(at, k.get('max_file_size'), `${what}.max_file_size (MiB)`);
   if (k.has('jobs')) s.jobs = positive(at, k.get('jobs'), `${what}.jobs`, true);
+  if (k.has('verify')) s.verify = bool(at, k.get('verify'), `${what}.verify`);
   return s;
 }
 

@@ -42,6 +42,18 @@ export interface PluginDescription {
   kind: 'scan' | 'call';
   protocol: number;
   rules: RuleInfo[];
+  /** Hosts the plugin's `verify` export reaches (granted only with --verify). */
+  verifyHosts?: string[];
+}
+
+/** What live verification said about a finding's secret (`scan --verify`). */
+export const VERIFICATION_STATUSES = ['active', 'inactive', 'unknown'] as const;
+export interface Verification {
+  status: (typeof VERIFICATION_STATUSES)[number];
+  /** Why it is unknown: timeout, rate-limited, no verifier, network refused, budget, ... */
+  reason?: string;
+  /** The vendor asked (plugin text). */
+  provider?: string;
 }
 
 export interface CommitInfo {
@@ -75,6 +87,8 @@ export interface Finding {
   commit?: CommitInfo;
   /** Which plugin found it (a scan may run several). */
   plugin: { name: string; version: string };
+  /** Set by `scan --verify`. */
+  verification?: Verification;
 }
 
 export interface SkippedFile {
@@ -113,6 +127,8 @@ export interface ScanResult {
   };
   /** Findings the workflow dropped, by reason: known in the baseline, listed in the ignore file, allowed inline, or turned off in .wasmci.yml. */
   suppressed?: { baseline: number; ignored: number; allowed: number; disabled: number; gitleaksIgnored?: number };
+  /** `scan --verify`: counts by outcome, requests made, and findings --only-verified dropped. */
+  verification?: { active: number; inactive: number; unknown: number; dropped: number; budgetMs: number };
   /** Threshold the exit code was computed with. */
   failOn?: Exclude<Severity, 'info'> | 'none';
 }

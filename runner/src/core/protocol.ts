@@ -210,7 +210,28 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
         ...gitleaksId(r, where),
       };
     }),
+    ...verifyHosts(parsed.verify_hosts),
   };
+}
+
+const VERIFY_HOST = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/;
+/** At most this many: the grant is shown by `inspect` and checked per request. */
+const VERIFY_HOSTS_MAX = 500;
+
+/** `verify_hosts`: exact names or `*.domain` (never a bare `*`), lower case; a grant only `--verify` gives. */
+function verifyHosts(v: unknown): { verifyHosts?: string[] } {
+  if (v === undefined) return {};
+  if (!Array.isArray(v) || v.length > VERIFY_HOSTS_MAX) {
+    throw new ProtocolError(`describe: "verify_hosts" must be a list of at most ${VERIFY_HOSTS_MAX} host names`);
+  }
+  for (const h of v) {
+    if (typeof h !== 'string' || !VERIFY_HOST.test(h)) {
+      throw new ProtocolError(
+        `describe: verify_hosts entry ${printable(JSON.stringify(h) ?? '')} is not a host name or *.domain pattern`,
+      );
+    }
+  }
+  return v.length ? { verifyHosts: v as string[] } : {};
 }
 
 /** An optional string field, kept only when non-empty (plugin text: reports escape it like any other). */

@@ -10,7 +10,8 @@ import { PluginError, type PluginFaultKind } from '../errors.js';
 import { type Logger, printable } from '../log.js';
 import type { DiskBatch, DiskFileOutcome } from '../core/batch-reader.js';
 import type { FromWorker, HttpRequest, HttpResponse, ToWorker, WorkerInit } from './messages.js';
-import { hostAllowed, type SandboxPolicy } from './policy.js';
+import { HttpGate } from './http.js';
+import type { SandboxPolicy } from './policy.js';
 import { inspectModule, type ModuleInfo, prepareModule, tableLimits, WASM_PAGE } from './wasm-binary.js';
 
 declare const __WASMCI_WORKER_SOURCE__: string | undefined;
@@ -154,6 +155,8 @@ export class SandboxedPlugin {
     policy: SandboxPolicy,
     log: Logger,
     name = 'plugin',
+    /** Shared by instances that must share per-host limits and a budget (verification); default: one per instance. */
+    gate?: HttpGate,
   ): Promise<SandboxedPlugin> {
     const { port1, port2 } = new MessageChannel();
     const httpSignal = new SharedArrayBuffer(4);
@@ -171,7 +174,16 @@ export class SandboxedPlugin {
       worker.postMessage(init, [port2]);
     } else worker = newWorker(init, [port2]);
     const p = new SandboxedPlugin(worker, policy, log, name);
-    p.#serveHttp(port1, new Int32Array(httpSignal));
+    p.#serveHttp(
+      port1,
+      new Int32Array(httpSignal),
+      gate ??
+        new HttpGate({
+          allowedHosts: policy.allowedHosts,
+          maxBytes: policy.httpMaxBytes,
+          requestTimeoutMs: policy.timeoutMs,
+        }),
+    );
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         void worker.terminate();
@@ -380,41 +392,10 @@ export class SandboxedPlugin {
     }
   }
 
-  /** Performs http_request for the worker: only granted hosts, no redirect to another host, bounded body. */
-  #serveHttp(port: import('node:worker_threads').MessagePort, flag: Int32Array): void {
+  /** Performs http_request for the worker through the gate (http.ts): grants, limits, no redirects, capped body. */
+  #serveHttp(port: import('node:worker_threads').MessagePort, flag: Int32Array, gate: HttpGate): void {
     port.on('message', async (req: HttpRequest) => {
-      let reply: HttpResponse;
-      try {
-        // Loaded on first use: most plugins never get a host grant, and got is a large part of start-up.
-        const { default: got } = await import('got');
-        const res = await got(req.url, {
-          method: req.method as never,
-          headers: req.headers,
-          body: req.body ? Buffer.from(req.body) : undefined,
-          throwHttpErrors: false,
-          followRedirect: true,
-          retry: { limit: 0 },
-          timeout: { request: this.#policy.timeoutMs },
-          responseType: 'buffer',
-          hooks: {
-            beforeRedirect: [
-              (opts) => {
-                const host = (opts.url as URL).hostname;
-                if (!hostAllowed(host, this.#policy.allowedHosts))
-                  throw new Error(`redirect to ungranted host ${host}`);
-              },
-            ],
-          },
-        });
-        if (res.rawBody.length > this.#policy.httpMaxBytes) throw new Error('response body over the http size limit');
-        reply = {
-          status: res.statusCode,
-          headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-          body: new Uint8Array(res.rawBody),
-        };
-      } catch (err) {
-        reply = { error: (err as Error).message };
-      }
+      const reply: HttpResponse = await gate.request(req);
       port.postMessage(reply);
       Atomics.store(flag, 0, 1);
       Atomics.notify(flag, 0);

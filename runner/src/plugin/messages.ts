@@ -35,7 +35,10 @@ export interface HttpRequest {
   body?: Uint8Array;
 }
 
-export type HttpResponse = { status: number; headers: Record<string, string>; body: Uint8Array } | { error: string };
+/** An answer, or why there is none (`reason`: the short word the plugin gets as a status-0 body; see http.ts). */
+export type HttpResponse =
+  | { status: number; headers: Record<string, string>; body: Uint8Array }
+  | { error: string; reason: import('./http.js').GateReason };
 
 /** Export names the worker hides from users: the host's own entry points. */
 export const INTERNAL_EXPORTS = new Set([

@@ -98,8 +98,9 @@ function httpRequest(ctx: CallContext, reqAddr: bigint, bodyAddr: bigint): bigin
     | undefined;
   if (waited === 'timed-out' || !reply) throw new HostDenied(`http request to ${url.hostname} timed out`);
   if ('error' in reply) {
-    logger.error(`http request to ${url.hostname} failed: ${reply.error}`);
-    return 0n;
+    // The plugin learns why as a status-0 body (timeout, rate-limited, network refused, budget).
+    logger.debug(`http request to ${url.hostname} failed: ${reply.error}`);
+    return ctx.store(reply.reason);
   }
   lastStatus = reply.status;
   return ctx.store(reply.body);

@@ -5,6 +5,7 @@
  * across pipelines and line moves.
  */
 import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
+import { gitlabVerification } from './verification.js';
 import { occurrenceKeys, uuidV5 } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { redactIn, redactSecret } from './redact.js';
@@ -84,6 +85,7 @@ function vulnerability(f: Finding, key: string, opts: ReportOptions, rule: RuleI
     details: {
       secret: { type: 'value', name: 'Secret', value: shown },
       ...(f.commit ? { commit: { type: 'commit', name: 'Commit', value: f.commit.sha } } : {}),
+      ...gitlabVerification(f),
     },
   };
 }

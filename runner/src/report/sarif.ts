@@ -3,6 +3,7 @@
  * scan result; the rule catalogue comes from the plugin's `describe`. `partialFingerprints` carry the wasmci
  * fingerprint so GitHub keeps one alert per finding across line moves. Messages never hold the secret.
  */
+import { sarifVerification } from './verification.js';
 import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
 import { redactIn } from './redact.js';
@@ -93,6 +94,7 @@ function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
       severity: f.severity,
       tags: f.tags,
       ...(f.commit ? { commit: f.commit.sha } : {}),
+      ...sarifVerification(f),
     },
   };
 }

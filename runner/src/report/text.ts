@@ -5,6 +5,7 @@
  * name and version) goes through printable(): a file name with a newline, or one that starts with `::`, must not
  * forge a CI log line.
  */
+import { verificationLine } from './verification.js';
 import { printable } from '../log.js';
 import { type Finding, type ScanResult, SEVERITIES, type Severity } from '../core/model.js';
 import type { ReportOptions } from './index.js';
@@ -44,6 +45,11 @@ function findingLines(f: Finding, opts: ReportOptions, paint: Paint, width: numb
   if (f.match && f.match !== f.secret) {
     const shown = opts.redact ? redactIn(f.match, f.secret) : f.match;
     lines.push(`${pad}${paint('2', 'match')}  ${printable(shown.replace(/\s+/g, ' ').slice(0, 160))}`);
+  }
+  const verified = verificationLine(f);
+  if (verified) {
+    const color = f.verification?.status === 'active' ? '1;31' : '2';
+    lines.push(`${pad}${paint(color, printable(verified))}`);
   }
   if (docs && ROTATE_AT.has(f.severity)) lines.push(`${pad}${paint('2', 'rotate:')} ${printable(docs)}`);
   if (f.commit) {
@@ -86,6 +92,9 @@ function summary(r: ScanResult, paint: Paint): string {
     (r.target.shard ? ` · shard ${r.target.shard.index}/${r.target.shard.total}` : '') +
     (skipped ? `; skipped: ${skipped}` : '') +
     (sup ? `; suppressed: ${sup}` : '') +
+    (r.verification
+      ? `; verified: ${r.verification.active} active, ${r.verification.inactive} inactive, ${r.verification.unknown} unknown`
+      : '') +
     (r.errors.length ? `; ${paint('31', plural(r.errors.length, 'error'))}` : '')
   );
 }

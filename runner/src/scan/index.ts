@@ -36,7 +36,8 @@ import type { Shard } from './shard.js';
 import { listFiles } from './targets/files.js';
 import { diffLines, historyLines, parsePatch } from './targets/patch.js';
 import { applyWorkflow, failing } from './workflow.js';
-import { type ScanRequest, type ScanTarget, type SettledScan, settleScan } from './settle.js';
+import { type ScanRequest, type ScanTarget, type SettledScan, settleScan, type VerifySettings } from './settle.js';
+import { verifyFindings } from './verify.js';
 
 export type { ScanRequest, ScanTarget } from './settle.js';
 
@@ -68,6 +69,8 @@ export interface ScanOptions {
   redact: boolean;
   log: Logger;
   progress?: Progress;
+  /** Live verification after the workflow (the only network a scan makes). */
+  verify?: VerifySettings;
 }
 
 const MiB = 1024 * 1024;
@@ -162,7 +165,11 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     name: o.pluginName,
   });
   try {
-    const ready = pool.warmUp().then((p) => describe(p, o.pluginName, o.configFiles));
+    let exports: string[] = [];
+    const ready = pool.warmUp().then((p) => {
+      exports = p.exports;
+      return describe(p, o.pluginName, o.configFiles);
+    });
     const pipeline = new ScanPipeline({
       pool,
       plugin: ready,
@@ -184,6 +191,18 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       gitleaksIds: new Map(plugin.rules.flatMap((r) => (r.gitleaks ? [[r.id, r.gitleaks] as const] : []))),
       baseline: o.baseline,
     });
+    if (o.verify) {
+      await verifyFindings(w.findings, {
+        compiled: o.compiled,
+        policy: o.policy,
+        plugin,
+        pluginName: o.pluginName,
+        exports,
+        jobs: o.jobs,
+        settings: o.verify,
+        log: o.log,
+      });
+    }
     const finishedAt = new Date();
     return {
       tool: { name: 'wasmci', version: VERSION },
@@ -328,6 +347,7 @@ async function prepare(
       redact: s.redact,
       log,
       progress: deps.progress,
+      ...(s.verify ? { verify: s.verify } : {}),
     },
   };
 }
@@ -338,6 +358,7 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
   const result = await runScan(options);
   result.failOn = s.failOn;
   const log = deps.log;
+  if (s.verify) summarizeVerification(result, s.verify.budgetMs, s.onlyVerified, log);
   // Stale ignore entries are only knowable when the whole tree was scanned.
   if (s.target.mode === 'files' && !s.shard && !req.include?.length) {
     for (const e of options.ignore?.stale() ?? []) {
@@ -360,6 +381,20 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
   if (parts.length) log.warn(`the checked-out tree suppressed: ${parts.join(', ')}`);
   if (result.errors.length) log.warn(`${result.errors.length} file(s) could not be scanned: the scan is incomplete`);
   return result;
+}
+
+/** Counts by outcome into the result (and the log); --only-verified keeps the active ones, before --fail-on. */
+function summarizeVerification(result: ScanResult, budgetMs: number, onlyVerified: boolean, log: Logger): void {
+  const n = { active: 0, inactive: 0, unknown: 0 };
+  for (const f of result.findings) n[f.verification?.status ?? 'unknown']++;
+  const before = result.findings.length;
+  if (onlyVerified) result.findings = result.findings.filter((f) => f.verification?.status === 'active');
+  const dropped = before - result.findings.length;
+  result.verification = { ...n, dropped, budgetMs };
+  log.info(
+    `verification: ${n.active} active, ${n.inactive} inactive, ${n.unknown} unknown` +
+      (onlyVerified ? `; --only-verified dropped ${dropped} finding(s)` : ''),
+  );
 }
 
 /** A scan's exit code: 1 when findings reach the threshold, else 3 when a file could not be scanned, else 0. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { WasmciConfig } from '../config/index.js';
 import type { FailOn, SeverityOverride } from '../core/model.js';
 import { UsageError } from '../errors.js';
+import { parseResolve } from '../plugin/http.js';
 import type { Grants } from '../plugin/policy.js';
 import { type Shard, shardFrom } from './shard.js';
 
@@ -42,6 +43,14 @@ export interface ScanRequest {
   configFile?: string;
   grants: Grants;
   recycleAfterMiB?: number;
+  /** Ask each finding's vendor whether the secret works (network: the plugin's declared verify hosts only). */
+  verify?: boolean;
+  /** Total time for verification, seconds. */
+  verifyTimeoutS?: number;
+  /** `HOST=BASE_URL` routes for verification (loopback bases only). */
+  resolve?: string[];
+  /** Keep only findings verified active (needs verify). */
+  onlyVerified?: boolean;
 }
 
 export type ScanTarget =
@@ -67,6 +76,9 @@ export interface SettledScan {
   baseline?: string;
   redact: boolean;
   recycleBytes: number;
+  /** Live verification, when asked for by the request or a trusted config. */
+  verify?: VerifySettings;
+  onlyVerified: boolean;
   /** Plugin grants with the project's plugin config merged under the request's. */
   grants: Grants;
   /** What an untrusted project config changed, one phrase each, for a visible warning. */
@@ -77,8 +89,17 @@ export interface SettledScan {
   warnings: string[];
 }
 
+export interface VerifySettings {
+  /** Total budget for every verification request. */
+  budgetMs: number;
+  /** Host -> loopback base URL. */
+  resolve: Map<string, string>;
+}
+
 const MiB = 1024 * 1024;
 export const DEFAULT_MAX_FILE_MIB = 10;
+/** Default --verify-timeout: a few dozen distinct secrets at ~10/s per host fit with room for slow vendors. */
+export const DEFAULT_VERIFY_TIMEOUT_S = 60;
 /**
  * Default --jobs: the cores, up to this many. Each instance is a worker thread with its own V8 heap and plugin
  * memory (~50 MB while scanning): one per core on a 32-core runner would cost 1.6 GB. --jobs N lifts the cap.
@@ -160,6 +181,31 @@ export function settleScan(
     maxFileBytes = facts.memoryMaxBytes;
   }
   const shard = shardFrom(req.shard, facts.env);
+  // Verification sends found secrets to their vendors: only the pipeline (flags, template input, a trusted config)
+  // may turn it on, never the checked-out tree's own config.
+  let verifyOn = req.verify;
+  if (verifyOn === undefined && sc.verify) {
+    if (facts.trusted) verifyOn = true;
+    else refused.push('scan.verify (live verification sends found secrets to their vendors)');
+  }
+  const resolve = new Map<string, string>();
+  for (const spec of req.resolve ?? []) {
+    const r = parseResolve(spec);
+    if (typeof r === 'string') {
+      throw new UsageError(`--resolve ${spec}: ${r}`, 'e.g. --resolve api.github.com=http://127.0.0.1:8080');
+    }
+    resolve.set(r[0], r[1]);
+  }
+  if (req.onlyVerified && !verifyOn) {
+    throw new UsageError('--only-verified needs --verify', 'add --verify (live verification) or drop --only-verified');
+  }
+  if (req.verifyTimeoutS !== undefined && !(req.verifyTimeoutS > 0)) {
+    throw new UsageError(`--verify-timeout must be a positive number of seconds, got ${req.verifyTimeoutS}`);
+  }
+  if (resolve.size && !verifyOn) warnings.push('--resolve has no effect without --verify: nothing is verified');
+  const verify = verifyOn
+    ? { budgetMs: Math.round((req.verifyTimeoutS ?? DEFAULT_VERIFY_TIMEOUT_S) * 1000), resolve }
+    : undefined;
   return {
     root,
     target: settleTarget(req, facts.env),
@@ -178,6 +224,8 @@ export function settleScan(
     ...(req.baseline ? { baseline: path.resolve(req.cwd, req.baseline) } : {}),
     redact: req.redact ?? true,
     recycleBytes: (req.recycleAfterMiB ?? DEFAULT_RECYCLE_MIB) * MiB,
+    ...(verify ? { verify } : {}),
+    onlyVerified: !!req.onlyVerified,
     grants: { ...req.grants, config: { ...(sc.pluginConfig ?? {}), ...(req.grants.config ?? {}) } },
     narrowing: project.file && !facts.trusted ? describeNarrowing(sc, req) : [],
     refused,

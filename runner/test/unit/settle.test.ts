@@ -46,6 +46,33 @@ describe('settleScan', () => {
     expect(settleScan(req({ plugin: 'mine.wasm' }), cfg, facts()).plugin).toBe('mine.wasm');
   });
 
+  it('verification: only the request or a trusted config turns it on; --only-verified needs it; routes are loopback', () => {
+    const cfg = { ...project, scan: { verify: true } };
+    const u = settleScan(req(), cfg, facts());
+    expect(u.verify).toBeUndefined();
+    expect(u.refused).toEqual(['scan.verify (live verification sends found secrets to their vendors)']);
+    expect(settleScan(req(), cfg, facts({ trusted: true })).verify?.budgetMs).toBe(60_000);
+    const r = settleScan(
+      req({ verify: true, verifyTimeoutS: 5, resolve: ['API.GitHub.com=http://127.0.0.1:9/gh/'], onlyVerified: true }),
+      { scan: {} },
+      facts(),
+    );
+    expect(r.verify).toEqual({ budgetMs: 5000, resolve: new Map([['api.github.com', 'http://127.0.0.1:9/gh']]) });
+    expect(r.onlyVerified).toBe(true);
+    expect(() => settleScan(req({ onlyVerified: true }), { scan: {} }, facts())).toThrow(/needs --verify/);
+    for (const bad of [
+      'api.github.com=http://10.0.0.1',
+      'api.github.com',
+      'h=ftp://127.0.0.1',
+      'h=http://u:p@127.0.0.1',
+    ]) {
+      expect(() => settleScan(req({ verify: true, resolve: [bad] }), { scan: {} }, facts())).toThrow(/--resolve/);
+    }
+    expect(settleScan(req({ resolve: ['a.b=http://[::1]:1'] }), { scan: {} }, facts()).warnings).toEqual([
+      '--resolve has no effect without --verify: nothing is verified',
+    ]);
+  });
+
   it('lists what an untrusted project config narrows, and nothing the request already set', () => {
     const cfg = {
       ...project,
@@ -142,6 +169,8 @@ describe('a run config from the checked-out tree', () => {
     - name: grant
       call: { plugin: y.wasm, function: f }
       allow_paths: { /proc/self: /p }
+    - name: live
+      scan: { path: ., verify: true }
 `,
       path.join(dir, '.wasmci.yml'),
     );
@@ -152,6 +181,7 @@ describe('a run config from the checked-out tree', () => {
       '(step swap): chooses plugin x.wasm',
       '(step grant): grants allow_paths',
       '(step grant): runs plugin y.wasm',
+      '(step live): turns on verify (network to vendors)',
     ]);
   });
 
