@@ -1,6 +1,6 @@
 /**
  * `wasmci scan [PATH]`: run a scan plugin (default: the bundled secrets scanner) over a directory, a merge
- * request's additions or the git history; print findings (redacted) and write reports; exit 0/1/2/3.
+ * request's additions, the staged changes or the git history; print findings (redacted) and write reports; exit 0/1/2/3.
  */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
@@ -29,6 +29,7 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   maxFileSize?: string;
   diff?: string | true;
   history?: string | true;
+  staged?: boolean;
   baseline?: string;
   ignoreFile?: string;
   redact: boolean;
@@ -98,6 +99,7 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     gitignore: flags.gitignore,
     ...(flags.diff !== undefined ? { diff: flags.diff } : {}),
     ...(flags.history !== undefined ? { history: flags.history } : {}),
+    ...(flags.staged ? { staged: true } : {}),
     ...(flags.baseline ? { baseline: flags.baseline } : {}),
     ...(flags.ignoreFile ? { ignoreFile: flags.ignoreFile } : {}),
     redact: flags.redact,
@@ -131,6 +133,7 @@ export function register(program: Command): void {
     .option('--no-gitignore', 'scan ignored files too (e.g. build output or node_modules)')
     .option('--diff [base]', 'scan only what the commits since BASE add (default: CI_MERGE_REQUEST_DIFF_BASE_SHA)')
     .option('--history [range]', "scan every commit's added lines (default range: HEAD; `--all` for every ref)")
+    .option('--staged', 'scan only what the next commit adds: the index against HEAD (for pre-commit checks)')
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')
     .option('--ignore-file <file>', 'reviewed findings to ignore (default: PATH/.wasmciignore)')
     .option('--no-redact', 'show secrets in full in the output and reports')
