@@ -6,7 +6,7 @@
  */
 import { type Command, Option } from 'commander';
 import { FAIL_ON, type FailOn } from '../core/model.js';
-import { UsageError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { createLogger, type LogLevel, printable } from '../log.js';
 import { type HookName, hookScan, localPlugin, type OnTimeout, refusal, withinBudget } from '../hooks/gate.js';
 import { CLIENT_HOOKS, type ClientHook, cliCommand, hookScript, installHook, uninstallHook } from '../hooks/install.js';
@@ -19,7 +19,7 @@ import {
   SKIP_OPTION,
   skipDecision,
 } from '../hooks/refs.js';
-import { hasCommit, hooksDir, requireRepo, serverRepo } from '../scan/git.js';
+import { git, hasCommit, hooksDir, requireRepo, serverRepo } from '../scan/git.js';
 import { scanExitCode } from '../scan/index.js';
 import { writeStdout } from './io.js';
 
@@ -88,9 +88,7 @@ function registerInstall(hook: Command): void {
         `wasmci: ${r.action} the ${which} hook: ${printable(r.file)}`,
         `  it runs: ${cmd.argv.map(printable).join(' ')} hook ${which}`,
         ...(r.chained
-          ? [
-              `  it first runs the hook that was there (now ${printable(r.chained)}); its failure stops git too`,
-            ]
+          ? [`  it first runs the hook that was there (now ${printable(r.chained)}); its failure stops git too`]
           : []),
         `  bypass once: git ${which === 'pre-commit' ? 'commit' : 'push'} --no-verify`,
         '  allow a reviewed line: put wasmci:allow in a comment on it',
@@ -118,7 +116,7 @@ function registerClientGates(hook: Command): void {
   gateOptions(
     hook
       .command('pre-commit')
-      .description("what the pre-commit hook runs: refuse a commit whose staged changes add a secret"),
+      .description('what the pre-commit hook runs: refuse a commit whose staged changes add a secret'),
   ).action(async (flags: GateFlags) => {
     const repo = requireRepo(process.cwd(), 'wasmci hook pre-commit');
     process.exitCode = await gate('pre-commit', repo.top, { staged: true }, flags);
@@ -152,6 +150,7 @@ function registerPreReceive(hook: Command): void {
           .default('closed'),
       ),
   ).action(async (flags: GateFlags & { timeout: string; onTimeout: OnTimeout }) => {
+    const started = Date.now(); // the budget counts from here: git waits for all of it
     const seconds = Number(flags.timeout);
     if (!Number.isFinite(seconds) || seconds <= 0) {
       throw new UsageError(`--timeout must be a positive number of seconds, got "${printable(flags.timeout)}"`);
@@ -167,6 +166,16 @@ function registerPreReceive(hook: Command): void {
       say(`wasmci: push option ${SKIP_OPTION} is not allowed on this server: scanning`);
     }
     const range = receiveRange(updates);
+    for (const t of range.tips) {
+      // the pushed objects wait in the quarantine directory git names in the environment: one git cannot see
+      // would otherwise be skipped as "no commit", and the push accepted unscanned
+      if (!git(repo, ['cat-file', '-e', t]).ok) {
+        throw new RuntimeError(
+          `the pushed object ${t} is not visible to git`,
+          'run wasmci from hooks/pre-receive without clearing the environment git sets (GIT_QUARANTINE_PATH, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES)',
+        );
+      }
+    }
     // a tag may name a tree or a blob: it brings no commit, and git log could not read it as one
     range.tips = range.tips.filter((t) => hasCommit(repo, t));
     if (!range.tips.length) return;
@@ -175,6 +184,7 @@ function registerPreReceive(hook: Command): void {
     process.exitCode = await withinBudget(
       gate('pre-receive', repo.gitDir, { push: range }, flags),
       seconds * 1000,
+      seconds * 1000 - (Date.now() - started),
       flags.onTimeout,
       say,
     );
@@ -184,7 +194,9 @@ function registerPreReceive(hook: Command): void {
 export function register(program: Command): void {
   const hook = program
     .command('hook')
-    .description('git hooks that stop secrets before they land: install client hooks, or run one (pre-receive on a server)');
+    .description(
+      'git hooks that stop secrets before they land: install client hooks, or run one (pre-receive on a server)',
+    );
   registerInstall(hook);
   registerClientGates(hook);
   registerPreReceive(hook);

@@ -106,18 +106,20 @@ export function refusal(result: ScanResult, hook: HookName, env: NodeJS.ProcessE
 export type OnTimeout = 'open' | 'closed';
 
 /**
- * Runs `work` within `ms`: its exit code, or — past the budget — 0 (open) or 1 (closed), said on stderr. The
- * scan still running is abandoned; the caller exits the process, which ends its workers and git.
+ * Runs `work` within what is left of the budget (`budgetMs` in all, `leftMs` still to go): its exit code, or —
+ * past it — 0 (open) or 1 (closed), said on stderr. The scan still running is abandoned; the caller exits the
+ * process, which ends its workers and git.
  */
 export async function withinBudget(
   work: Promise<number>,
-  ms: number,
+  budgetMs: number,
+  leftMs: number,
   onTimeout: OnTimeout,
   say: (line: string) => void,
 ): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, leftMs));
   });
   work.catch(() => undefined); // a late failure after the budget is not reported twice
   try {
@@ -126,7 +128,7 @@ export async function withinBudget(
   } finally {
     clearTimeout(timer);
   }
-  const s = `${ms / 1000} s`;
+  const s = `${budgetMs / 1000} s`;
   if (onTimeout === 'open') {
     say(`wasmci: the scan did not finish within ${s}: push ACCEPTED UNSCANNED (--on-timeout open)`);
     return 0;

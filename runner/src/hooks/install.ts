@@ -6,7 +6,16 @@
  * paths known now (node and the CLI), so it neither depends on the PATH of a GUI git client nor downloads anything
  * at commit time; when those paths are gone it says how to reinstall or bypass instead of silently passing.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { printable } from '../log.js';

@@ -208,7 +208,7 @@ export function serverRepo(env: NodeJS.ProcessEnv, cwd: string): Repo {
   if (!isGitDir(dir)) {
     throw new UsageError(
       `${printable(dir)} is not a git repository (no HEAD, objects/, refs/)`,
-      'run `wasmci hook pre-receive` from the repository\'s hooks/pre-receive script: git starts it in the repository with GIT_DIR set',
+      "run `wasmci hook pre-receive` from the repository's hooks/pre-receive script: git starts it in the repository with GIT_DIR set",
     );
   }
   const real = realpathSync(dir);
@@ -266,7 +266,8 @@ export function hooksDir(repo: Repo): string {
   const configured = set[set.length - 1];
   if (configured) return path.resolve(repo.top, configured);
   const common = git(repo, ['rev-parse', '--git-common-dir']);
-  if (!common.ok) throw new RuntimeError(`git rev-parse --git-common-dir failed in ${printable(repo.top)}: ${tail(common.stderr)}`);
+  if (!common.ok)
+    throw new RuntimeError(`git rev-parse --git-common-dir failed in ${printable(repo.top)}: ${tail(common.stderr)}`);
   return path.join(path.resolve(repo.top, common.stdout.trim()), 'hooks');
 }
 

@@ -95,7 +95,8 @@ function targetRepo(root: string, target: GitTarget): Repo {
 function gitRoot(root: string, target: GitTarget, log: Logger): string {
   const repo = targetRepo(root, target);
   if (target.mode === 'push') {
-    for (const r of [...target.tips, ...target.exclude]) if (r !== '--all' && r !== '--remotes') checkRef('a pushed revision', r);
+    for (const r of [...target.tips, ...target.exclude])
+      if (r !== '--all' && r !== '--remotes') checkRef('a pushed revision', r);
   } else if (target.mode === 'diff') {
     checkRef('--diff base', target.base);
     if (!hasCommit(repo, target.base)) {
