@@ -66,6 +66,8 @@ async function gate(hook: HookName, root: string, target: Parameters<typeof hook
   const log = createLogger((flags.logLevel ?? 'warn') as LogLevel);
   const result = await hookScan(root, target, { ...flags, log, env: process.env, cwd: process.cwd() });
   const why = refusal(result, hook, process.env);
+  // GitLab shows a server hook's lines that start with GL-HOOK-ERR: in its web UI (commits made there, merges)
+  if (why && hook === 'pre-receive' && process.env.GL_ID) say(`GL-HOOK-ERR: ${why.split('\n')[0]}`);
   if (why) process.stderr.write(why);
   return scanExitCode(result);
 }
