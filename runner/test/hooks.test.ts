@@ -4,7 +4,7 @@
  * `git push` refused or accepted, the server's refs checked afterwards. The real secrets plugin throughout.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, secretsWasm, tempDir } from './helpers/cli.js';
@@ -83,6 +83,32 @@ describe('wasmci scan --staged', () => {
     expect(outside.code).toBe(2);
     expect(outside.stderr).toMatch(/--staged needs a git repository/);
   }, 120_000);
+  it('runs no command the repository names: fsmonitor, diff.external, textconv, hooks', async () => {
+    const trapDir = tempDir('wasmci-trap-');
+    const script = path.join(trapDir, 'evil.sh');
+    writeFileSync(script, '#!/bin/sh\ntouch "$(dirname "$0")/ran-$1"\nexit 0\n', { mode: 0o755 });
+    const repo = GitRepo.init();
+    const secret = fakeGithubToken();
+    repo.write('.gitattributes', '*.env diff=x\n').write('app.env', `TOKEN=${secret}\n`).git('add', '-A');
+    for (const [k, v] of [
+      ['core.fsmonitor', `${script} fsmonitor`],
+      ['diff.external', `${script} diff-external`],
+      ['diff.x.textconv', `${script} textconv`],
+      ['diff.x.command', `${script} diff-command`],
+      ['diff.x.binary', 'true'],
+      ['core.pager', `${script} pager`],
+    ] as const)
+      repo.git('config', k, v);
+    for (const h of ['post-index-change', 'reference-transaction']) {
+      writeFileSync(path.join(repo.dir, '.git/hooks', h), `#!/bin/sh\n${script} hook-${h}\n`, { mode: 0o755 });
+    }
+    const r = await runCli(['scan', repo.dir, '--staged', '--plugin', secretsWasm, '--format', 'json', '--no-redact'], {
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout.toString()).findings.map((f: { secret: string }) => f.secret)).toEqual([secret]);
+    expect(readdirSync(trapDir)).toEqual(['evil.sh']);
+  }, 60_000);
 });
 
 /** Installs a client hook with the test CLI (its absolute path goes into the hook) and the real plugin. */
