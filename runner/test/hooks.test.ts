@@ -245,6 +245,23 @@ describe('wasmci hook install pre-commit', () => {
   }, 60_000);
 });
 
+describe('wasmci hook install in a linked worktree', () => {
+  it('installs into the common hooks dir, which git runs for every worktree', async () => {
+    const repo = GitRepo.init();
+    repo.write('a.txt', 'a\n').commit('base');
+    const wt = path.join(tempDir('wasmci-wt-'), 'wt');
+    repo.git('worktree', 'add', '-q', wt);
+    const r = await install(wt, 'pre-commit');
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(path.join(repo.dir, '.git/hooks/pre-commit'))).toBe(true);
+    writeFileSync(path.join(wt, 'k.txt'), `${fakeGithubToken()}\n`);
+    git(wt, ['add', 'k.txt']);
+    const refused = git(wt, ['commit', '-q', '-m', 'k']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/github-pat\s+k\.txt:1/);
+  }, 60_000);
+});
+
 function rmFile(p: string) {
   spawnSync('rm', ['-f', p]);
 }
