@@ -118,7 +118,15 @@ export interface InstallResult {
 
 /** Installs (or updates) the hook in `dir`; a foreign hook there is chained. */
 export function installHook(dir: string, name: ClientHook, script: string, force: boolean): InstallResult {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!lstatSync(dir).isDirectory()) throw new Error('not a directory');
+  } catch (err) {
+    throw new UsageError(
+      `the hooks directory ${printable(dir)} cannot be used (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      'check core.hooksPath (git config --show-origin core.hooksPath)',
+    );
+  }
   const file = path.join(dir, name);
   const chained = file + CHAINED;
   const st = entry(file);

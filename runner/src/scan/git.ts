@@ -257,6 +257,14 @@ export function hasCommit(repo: Repo, ref: string): boolean {
  */
 export function hooksDir(repo: Repo): string {
   const r = git(repo, ['config', '--show-scope', '--type=path', '--get-all', 'core.hooksPath']);
+  // exit 1 without a word: not set; anything else (a git older than 2.26 has no --show-scope) must not be taken
+  // for "not set", or the hook would go where git never runs it
+  if (!r.ok && r.stderr.trim()) {
+    throw new RuntimeError(
+      `cannot read core.hooksPath in ${printable(repo.top)}: ${tail(r.stderr)}`,
+      'use git 2.26 or later',
+    );
+  }
   // one "scope<TAB>value" line per setting, in the order git reads them: the last one outside "command" wins
   const set = r.stdout
     .split('\n')

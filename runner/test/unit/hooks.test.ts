@@ -116,6 +116,9 @@ describe('hook scripts', () => {
     expect(readFileSync(r.file, 'utf8')).toBe(`${ours}# v2\n`);
     expect(uninstallHook(dir, 'pre-commit').restored).toBe(r.file);
     expect(readFileSync(r.file, 'utf8')).toBe('#!/bin/sh\nexit 0\n');
+    expect(() => installHook('/dev/null', 'pre-commit', ours, false)).toThrow(
+      /hooks directory \/dev\/null cannot be used/,
+    );
     const none = mkdtempSync(path.join(os.tmpdir(), 'wasmci-hooks-'));
     expect(uninstallHook(none, 'pre-push')).toEqual({ file: path.join(none, 'pre-push'), removed: false });
   });
