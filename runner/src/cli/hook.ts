@@ -8,7 +8,15 @@ import { type Command, Option } from 'commander';
 import { FAIL_ON, type FailOn } from '../core/model.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { createLogger, type LogLevel, printable } from '../log.js';
-import { type HookName, hookScan, localPlugin, type OnTimeout, refusal, withinBudget } from '../hooks/gate.js';
+import {
+  type HookName,
+  hookScan,
+  localPlugin,
+  type OnTimeout,
+  refusal,
+  skippedNote,
+  withinBudget,
+} from '../hooks/gate.js';
 import { CLIENT_HOOKS, type ClientHook, cliCommand, hookScript, installHook, uninstallHook } from '../hooks/install.js';
 import {
   isZero,
@@ -69,6 +77,8 @@ async function gate(hook: HookName, root: string, target: Parameters<typeof hook
   // GitLab shows a server hook's lines that start with GL-HOOK-ERR: in its web UI (commits made there, merges)
   if (why && hook === 'pre-receive' && process.env.GL_ID) say(`GL-HOOK-ERR: ${why.split('\n')[0]}`);
   if (why) process.stderr.write(why);
+  const skipped = skippedNote(result);
+  if (skipped) say(skipped);
   return scanExitCode(result);
 }
 

@@ -102,6 +102,19 @@ export function refusal(result: ScanResult, hook: HookName, env: NodeJS.ProcessE
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * What the scan left out (added content over the size limit), one line, or undefined: a gate that passes must not
+ * let an unscanned file pass unseen.
+ */
+export function skippedNote(result: ScanResult): string | undefined {
+  if (!result.skipped.length) return undefined;
+  const shown = result.skipped
+    .slice(0, 5)
+    .map((s) => `${printable(s.path)} (${s.reason}${s.detail ? `: ${printable(s.detail)}` : ''})`);
+  const more = result.skipped.length > 5 ? ` and ${result.skipped.length - 5} more` : '';
+  return `wasmci: not scanned: ${shown.join(', ')}${more}`;
+}
+
 /** Fail open or closed when the budget runs out. */
 export type OnTimeout = 'open' | 'closed';
 

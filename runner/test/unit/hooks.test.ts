@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliCommand, hookScript, installHook, MARKER, shQuote, uninstallHook } from '../../src/hooks/install.js';
-import { withinBudget } from '../../src/hooks/gate.js';
+import { refusal, skippedNote, withinBudget } from '../../src/hooks/gate.js';
+import type { Finding, ScanResult } from '../../src/core/model.js';
 import {
   parsePushLines,
   parseReceiveLines,
@@ -78,6 +79,51 @@ describe('the time budget', () => {
       expect.stringMatching(/push refused: the scan did not finish within 0\.02 s/),
       expect.stringMatching(/ACCEPTED UNSCANNED/),
     ]);
+  });
+});
+
+describe('the refusal', () => {
+  const secret = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+  const finding = {
+    ruleId: 'github-pat',
+    description: 'GitHub token',
+    severity: 'critical',
+    path: 'a\u001b[31m.txt',
+    startLine: 3,
+    endLine: 3,
+    startColumn: 1,
+    endColumn: 40,
+    secret,
+    match: `t=${secret}`,
+    tags: [],
+    secretHash: 'h',
+    fingerprint: 'f',
+    commit: { sha: 'c'.repeat(40) },
+    plugin: { name: 'secrets', version: '1' },
+  } as Finding;
+  const result = (over: Partial<ScanResult>): ScanResult =>
+    ({ findings: [], skipped: [], errors: [], failOn: 'low', ...over }) as unknown as ScanResult;
+
+  it('names rule, file (escaped), line and commit, never the secret; offers the skip only where allowed', () => {
+    const r = refusal(result({ findings: [finding] }), 'pre-receive', {}) ?? '';
+    expect(r).toContain(`critical github-pat  a\\x1b[31m.txt:3  commit ${'c'.repeat(10)}`);
+    expect(r).not.toContain(secret.slice(4, 12));
+    expect(r).not.toMatch(/wasmci\.skip/);
+    expect(refusal(result({ findings: [finding] }), 'pre-receive', { WASMCI_ALLOW_SKIP: '1' })).toMatch(
+      /git push -o wasmci\.skip/,
+    );
+    expect(refusal(result({ findings: [finding], failOn: 'none' }), 'pre-commit', {})).toBeUndefined();
+    expect(refusal(result({ errors: [{ path: 'x', message: 'trap' }] }), 'pre-push', {})).toMatch(
+      /1 file in the pushed commits could not be scanned/,
+    );
+  });
+
+  it('a pass still says what was not scanned', () => {
+    expect(skippedNote(result({}))).toBeUndefined();
+    const skipped = [{ path: 'dump.sql', reason: 'too-large', detail: 'added content over 10485760 bytes' }];
+    expect(skippedNote(result({ skipped } as Partial<ScanResult>))).toBe(
+      'wasmci: not scanned: dump.sql (too-large: added content over 10485760 bytes)',
+    );
   });
 });
 
