@@ -473,6 +473,22 @@ describe('wasmci hook pre-receive (a real bare server repository)', () => {
     expect(rev(srv, 'main')).toBe(rev(c.dir, 'HEAD'));
   }, 120_000);
 
+  it('a wrapper that clears the quarantine environment makes the push fail, not pass unscanned', async () => {
+    const srv = server();
+    const file = path.join(srv, 'hooks/pre-receive');
+    writeFileSync(
+      file,
+      `#!/bin/sh\nexec env -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES -u GIT_QUARANTINE_PATH '${process.execPath}' '${CLI()}' hook pre-receive --plugin '${secretsWasm}'\n`,
+    );
+    const c = client(srv);
+    commitFile(c, 'README', 'hello\n', 'init');
+    const r = git(c.dir, ['push', 'origin', 'main']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/the pushed object [0-9a-f]{40} is not visible to git/);
+    expect(r.out).toMatch(/GIT_QUARANTINE_PATH/);
+    expect(rev(srv, 'main')).toBe('');
+  }, 60_000);
+
   it('refuses what is not a ref update line, and a directory that is not a repository', async () => {
     const srv = server();
     const bad = await runCli(['hook', 'pre-receive', '--plugin', secretsWasm], {
