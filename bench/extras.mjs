@@ -1,6 +1,7 @@
 // wasmci-only figures: cold start, plugin throughput through one Extism instance, cached vs uncached plugin fetch
 // from a local HTTP server, the size of the image and single executable if they were built, and how the scan scales
-// to a tree three times the corpus (where its fixed start-up costs weigh less) and from one core to two.
+// to a tree three times the corpus (where its fixed start-up costs weigh less) and from one core to two; the
+// pre-receive hook's latency for pushes of 1 and 1 000 commits (bench/hooks.mjs, also runnable on its own).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { CONTENDERS } from './contenders/index.mjs';
 import { CORES, ROOT, TARGETS, WORK } from './config.mjs';
+import { runHooksBench } from './hooks.mjs';
 import { MB, totalBytes } from './lib/fsutil.mjs';
 import { measure, median } from './lib/measure.mjs';
 
@@ -196,5 +198,6 @@ export async function runExtras(log) {
     sizes: sizes(),
     scaling: await safe('scaling', scaling),
     headToHead: await safe('head to head', headToHead),
+    preReceive: await safe('pre-receive hook', (_dir, log) => runHooksBench(log)),
   };
 }

@@ -148,6 +148,13 @@ function extrasSection(x) {
         : '- one core → two: not measured (one core only)',
     );
   } else out.push(`- issue 5's ratios, alternating: not measured (${h?.error})`);
+  const pr = x.preReceive;
+  if (Array.isArray(pr)) {
+    const row = (r) =>
+      `${r.commits} commit${r.commits === 1 ? '' : 's'} **+${f0(r.hookLatencyMs)} ms** (push ${f0(r.pushWithoutHookMs)} → ` +
+      `${f0(r.pushWithHookMs)} ms; hook ${f0(r.hookWallMs)} ms wall, ${f0(r.hookCpuMs)} ms CPU)`;
+    out.push(`- pre-receive hook (\`bench/hooks.mjs\`, median of ${pr[0]?.runs}): ${pr.map(row).join('; ')}`);
+  } else if (pr) out.push(`- pre-receive hook: failed (${pr.error})`);
   return out.join('\n');
 }
 

@@ -10,6 +10,7 @@ import { ExitCode, exitCodeFor, PluginError, RuntimeError, UsageError } from '..
 import { maskSecrets, printable, printableLines } from '../log.js';
 import { VERSION } from '../version.js';
 import { register as registerCall } from './call.js';
+import { register as registerHook } from './hook.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerPublish } from './publish.js';
 import { register as registerPull } from './pull.js';
@@ -27,6 +28,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerMergeReports,
   registerIgnore,
   registerRun,
+  registerHook,
 ];
 
 export function buildProgram(): Command {

@@ -1,6 +1,6 @@
 /**
  * `wasmci scan [PATH]`: run a scan plugin (default: the bundled secrets scanner) over a directory, a merge
- * request's additions or the git history; print findings (redacted) and write reports; exit 0/1/2/3.
+ * request's additions, the staged changes or the git history; print findings (redacted) and write reports; exit 0/1/2/3.
  */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
@@ -31,6 +31,7 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   diff?: string | true;
   history?: string | true;
   gitlabVariables?: boolean;
+  staged?: boolean;
   baseline?: string;
   ignoreFile?: string;
   redact: boolean;
@@ -121,6 +122,7 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     ...(flags.diff !== undefined ? { diff: flags.diff } : {}),
     ...(flags.history !== undefined ? { history: flags.history } : {}),
     ...(flags.gitlabVariables ? fromGitlabVariables(flags, process.env) : {}),
+    ...(flags.staged ? { staged: true } : {}),
     ...(flags.baseline ? { baseline: flags.baseline } : {}),
     ...(flags.ignoreFile ? { ignoreFile: flags.ignoreFile } : {}),
     redact: flags.redact,
@@ -162,6 +164,7 @@ export function register(program: Command): void {
       '--gitlab-variables',
       'honour GitLab Secret Detection variables: SECRET_DETECTION_EXCLUDED_PATHS, _HISTORIC_SCAN, _LOG_OPTIONS',
     )
+    .option('--staged', 'scan only what the next commit adds: the index against HEAD (for pre-commit checks)')
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')
     .option('--ignore-file <file>', 'reviewed findings to ignore (default: PATH/.wasmciignore)')
     .option('--no-redact', 'show secrets in full in the output and reports')

@@ -107,8 +107,9 @@ export interface ScanResult {
   plugin: PluginDescription;
   target: {
     root: string;
-    mode: 'files' | 'diff' | 'history';
+    mode: 'files' | 'diff' | 'history' | 'staged' | 'push';
     base?: string;
+    /** history: the range; push: the tips and what they were taken against, as git log reads them. */
     range?: string;
     /** Set when this result covers one shard of the files (`--shard INDEX/TOTAL`; index is 1-based). */
     shard?: { index: number; total: number };

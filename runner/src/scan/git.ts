@@ -27,6 +27,12 @@
  *   GIT_TERMINAL_PROMPT=0  never wait for a password on a CI runner.
  *   GIT_OPTIONAL_LOCKS=0   read-only: no index refresh written into the checkout.
  *   GIT_CONFIG_NOSYSTEM    NOT set: the system config belongs to the runner image, which is trusted.
+ *   the rest of the environment is passed through on purpose: it is the pipeline's (trusted), and git hooks need
+ *                          what git sets for them — GIT_INDEX_FILE (the index `git commit -a` is about to commit,
+ *                          read by `scan --staged` in a pre-commit hook), GIT_QUARANTINE_PATH, GIT_OBJECT_DIRECTORY
+ *                          and GIT_ALTERNATE_OBJECT_DIRECTORIES (a pre-receive hook's pushed objects live in a
+ *                          quarantine directory until it accepts them: without these git cannot see them).
+ *                          GIT_DIR / GIT_WORK_TREE from the environment lose to the explicit flags.
  * The rest pins the output format the parsers read (see DIFF_FLAGS).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -74,10 +80,14 @@ export const DIFF_FLAGS = [
   '-M',
 ];
 
-/** A repository named to git explicitly: its work tree's top and its git directory, both real paths. */
+/**
+ * A repository named to git explicitly: its work tree's top and its git directory, both real paths. A bare
+ * repository (a server's, for the pre-receive hook) has no work tree: `top` is then its git dir, where git runs.
+ */
 export interface Repo {
   top: string;
   gitDir: string;
+  bare?: boolean;
 }
 
 /** A repository, or why there is none (`why` is set when something looked like one but is not used). */
@@ -188,9 +198,27 @@ export function requireRepo(dir: string, flag: string): Repo {
   );
 }
 
+/**
+ * The repository a server-side hook runs for: git runs pre-receive in the repository's git dir with GIT_DIR set
+ * (often to "."), and both come from the server, not from the push, so they are trusted. Named to git
+ * explicitly like every other repository; no work tree.
+ */
+export function serverRepo(env: NodeJS.ProcessEnv, cwd: string): Repo {
+  const dir = path.resolve(cwd, env.GIT_DIR || '.');
+  if (!isGitDir(dir)) {
+    throw new UsageError(
+      `${printable(dir)} is not a git repository (no HEAD, objects/, refs/)`,
+      "run `wasmci hook pre-receive` from the repository's hooks/pre-receive script: git starts it in the repository with GIT_DIR set",
+    );
+  }
+  const real = realpathSync(dir);
+  return { top: real, gitDir: real, bare: true };
+}
+
 /** The whole argument list of a git command run on `repo`. */
 export function gitArgs(repo: Repo, args: string[]): string[] {
-  return ['--no-pager', `--git-dir=${repo.gitDir}`, `--work-tree=${repo.top}`, ...HARDENING, ...args];
+  const tree = repo.bare ? [] : [`--work-tree=${repo.top}`];
+  return ['--no-pager', `--git-dir=${repo.gitDir}`, ...tree, ...HARDENING, ...args];
 }
 
 const env = () => ({ ...process.env, ...ENV });
@@ -219,6 +247,36 @@ export function isShallow(repo: Repo): boolean {
 
 export function hasCommit(repo: Repo, ref: string): boolean {
   return git(repo, ['cat-file', '-e', `${ref}^{commit}`]).ok;
+}
+
+/**
+ * Where git runs this repository's hooks: `core.hooksPath` as the repository's own config files set it (our
+ * command-line `core.hooksPath=/dev/null` is left out by scope; a relative path is relative to the work tree's
+ * top, where git runs hooks; `~` is expanded by `--type=path`), else `hooks/` of the common git dir (shared by
+ * linked worktrees). Reading a value runs nothing.
+ */
+export function hooksDir(repo: Repo): string {
+  const r = git(repo, ['config', '--show-scope', '--type=path', '--get-all', 'core.hooksPath']);
+  // exit 1 without a word: not set; anything else (a git older than 2.26 has no --show-scope) must not be taken
+  // for "not set", or the hook would go where git never runs it
+  if (!r.ok && r.stderr.trim()) {
+    throw new RuntimeError(
+      `cannot read core.hooksPath in ${printable(repo.top)}: ${tail(r.stderr)}`,
+      'use git 2.26 or later',
+    );
+  }
+  // one "scope<TAB>value" line per setting, in the order git reads them: the last one outside "command" wins
+  const set = r.stdout
+    .split('\n')
+    .map((l) => /^([a-z]+)\t(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m && m[1] !== 'command')
+    .map((m) => m[2] as string);
+  const configured = set[set.length - 1];
+  if (configured) return path.resolve(repo.top, configured);
+  const common = git(repo, ['rev-parse', '--git-common-dir']);
+  if (!common.ok)
+    throw new RuntimeError(`git rev-parse --git-common-dir failed in ${printable(repo.top)}: ${tail(common.stderr)}`);
+  return path.join(path.resolve(repo.top, common.stdout.trim()), 'hooks');
 }
 
 /** Refuses anything that git would take as an option: refs come from users and CI variables. */

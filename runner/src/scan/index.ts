@@ -17,7 +17,7 @@ import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
 import { defaultScanPlugin } from './default-plugin.js';
-import { checkRef, findRepo, hasCommit, isShallow, requireRepo } from './git.js';
+import { checkRef, findRepo, hasCommit, isShallow, type Repo, requireRepo } from './git.js';
 import {
   configError,
   GITLEAKS_TOML,
@@ -34,7 +34,7 @@ import { parseDescribe } from '../core/protocol.js';
 import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
 import { listFiles } from './targets/files.js';
-import { diffLines, historyLines, parsePatch } from './targets/patch.js';
+import { diffLines, historyLines, parsePatch, pushLines, stagedLines } from './targets/patch.js';
 import { applyWorkflow, failing } from './workflow.js';
 import { type ScanRequest, type ScanTarget, type SettledScan, settleScan, type VerifySettings } from './settle.js';
 import { verifyFindings } from './verify.js';
@@ -103,10 +103,24 @@ async function describe(
   }
 }
 
+type GitTarget = Exclude<ScanTarget, { mode: 'files' }>;
+
+/**
+ * The repository a git scan reads: a server's push scan (pre-receive) is handed the repository's git dir (serverRepo
+ * checked it, and it has no work tree); every other mode looks for the work tree's `.git` at or above the root.
+ */
+function targetRepo(root: string, target: GitTarget): Repo {
+  if (target.mode === 'push' && target.server) return { top: root, gitDir: root, bare: true };
+  return requireRepo(root, target.mode === 'push' ? 'a pre-push hook' : `--${target.mode}`);
+}
+
 /** Checks the git preconditions of diff and history scans; returns the work tree's top directory. */
-function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, log: Logger): string {
-  const repo = requireRepo(root, target.mode === 'diff' ? '--diff' : '--history');
-  if (target.mode === 'diff') {
+function gitRoot(root: string, target: GitTarget, log: Logger): string {
+  const repo = targetRepo(root, target);
+  if (target.mode === 'push') {
+    for (const r of [...target.tips, ...target.exclude])
+      if (r !== '--all' && r !== '--remotes') checkRef('a pushed revision', r);
+  } else if (target.mode === 'diff') {
     checkRef('--diff base', target.base);
     if (!hasCommit(repo, target.base)) {
       const shallow = isShallow(repo);
@@ -117,7 +131,7 @@ function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, l
           : `fetch it first (git fetch origin ${target.base}) or check the revision`,
       );
     }
-  } else {
+  } else if (target.mode === 'history') {
     if (target.range !== '--all') checkRef('--history range', target.range);
     if (isShallow(repo)) {
       log.warn(
@@ -147,12 +161,18 @@ async function* sources(
     for await (const items of listFiles(root, mode)) yield items.map((i) => ('file' in i ? { disk: i.file } : i));
     return;
   }
-  // root is the top of the work tree here (gitRoot)
-  const repo = requireRepo(root, target.mode === 'diff' ? '--diff' : '--history');
+  // root is the top of the work tree (or a server's git dir) here (gitRoot)
+  const repo = targetRepo(root, target);
   const lines =
     target.mode === 'diff'
       ? diffLines(repo, target.base, maxFileBytes)
-      : historyLines(repo, target.range, maxFileBytes, target.limits);
+      : target.mode === 'history'
+        ? historyLines(repo, target.range, maxFileBytes, target.limits)
+        : target.mode === 'staged'
+          ? stagedLines(repo, maxFileBytes)
+          : target.tips.length
+            ? pushLines(repo, target, maxFileBytes)
+            : (async function* () {})();
   for await (const item of parsePatch(lines, maxFileBytes)) yield ['file' in item ? { patch: item.file } : item];
 }
 
@@ -212,6 +232,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
         mode: o.target.mode,
         ...(o.target.mode === 'diff' ? { base: o.target.base } : {}),
         ...(o.target.mode === 'history' ? { range: o.target.range } : {}),
+        ...(o.target.mode === 'push' ? { range: [...o.target.tips, '--not', ...o.target.exclude].join(' ') } : {}),
         ...(o.shard ? { shard: o.shard } : {}),
       },
       findings: w.findings,

@@ -11,6 +11,7 @@ import type { FailOn, SeverityOverride } from '../core/model.js';
 import { UsageError } from '../errors.js';
 import { parseResolve } from '../plugin/http.js';
 import type { Grants } from '../plugin/policy.js';
+import type { PushRange } from './targets/patch.js';
 import { type Shard, shardFrom } from './shard.js';
 
 /** What the caller asks for; absent fields take the project config's value, then the default. */
@@ -32,6 +33,10 @@ export interface ScanRequest {
   history?: string | true;
   /** git log limits of a history scan (`--since=DATE`, `--until=DATE`, `--max-count=N`; gitlab-variables.ts). */
   historyLimits?: string[];
+  /** The added lines of the index against HEAD (what the next commit adds). */
+  staged?: boolean;
+  /** The commits a push brings (git hooks build this from the ref updates git hands them). */
+  push?: PushRange;
   baseline?: string;
   ignoreFile?: string;
   /** false: secrets in full in outputs. */
@@ -56,7 +61,9 @@ export interface ScanRequest {
 export type ScanTarget =
   | { mode: 'files' }
   | { mode: 'diff'; base: string }
-  | { mode: 'history'; range: string; limits?: string[] };
+  | { mode: 'history'; range: string; limits?: string[] }
+  | { mode: 'staged' }
+  | ({ mode: 'push' } & PushRange);
 
 /** Everything a scan needs to run, decided. */
 export interface SettledScan {
@@ -111,13 +118,24 @@ export const DEFAULT_MAX_JOBS = 4;
  */
 export const DEFAULT_RECYCLE_MIB = 1024;
 
+/** The scan modes besides files, as flags: one scan reads one of them. */
+const MODES = [
+  ['--diff', (r: ScanRequest) => r.diff !== undefined],
+  ['--history', (r: ScanRequest) => r.history !== undefined],
+  ['--staged', (r: ScanRequest) => !!r.staged],
+  ['a push', (r: ScanRequest) => r.push !== undefined],
+] as const;
+
 function settleTarget(req: ScanRequest, env: NodeJS.ProcessEnv): ScanTarget {
-  if (req.diff !== undefined && req.history !== undefined) {
+  const asked = MODES.filter(([, on]) => on(req)).map(([flag]) => flag);
+  if (asked.length > 1) {
     throw new UsageError(
-      '--diff and --history cannot be combined',
-      'a merge request pipeline uses --diff; a full audit --history',
+      `${asked.join(' and ')} cannot be combined: a scan reads one of them`,
+      'a merge request pipeline uses --diff; a full audit --history; a pre-commit check --staged',
     );
   }
+  if (req.staged) return { mode: 'staged' };
+  if (req.push) return { mode: 'push', ...req.push };
   if (req.diff !== undefined) {
     const base = req.diff === true ? env.CI_MERGE_REQUEST_DIFF_BASE_SHA : req.diff;
     if (!base) {

@@ -1,7 +1,7 @@
 /**
- * Added content from `git log -p`, one file of one commit at a time: for history (`--history`) and for a merge
+ * Added content from `git log -p`, one file of one commit at a time: for history (`--history`), for a merge
  * request (`--diff BASE`: every commit of `BASE..HEAD`, so a secret added and removed again inside the merge
- * request is still seen). Only added lines are sent to the plugin, at their real line numbers in that commit's
+ * request is still seen) and for a push (every commit it brings); and from `git diff --cached` (`--staged`). Only added lines are sent to the plugin, at their real line numbers in that commit's
  * file: every other line is blank, so a finding's line and column are right without mapping them back.
  * Rules that keep the gate whole: lines are split on LF only, as bytes (a lone CR stays inside its line instead
  * of ending the hunk); merge commits show, in git's dense combined format (`--cc`), the lines that are new
@@ -200,4 +200,34 @@ export function historyLines(
 /** What a merge request adds: the patch of every commit in `BASE..HEAD` (those reachable from HEAD, not BASE). */
 export function diffLines(repo: Repo, base: string, maxBytes: number): AsyncGenerator<Buffer[]> {
   return historyLines(repo, `${base}..HEAD`, maxBytes);
+}
+
+/**
+ * What the next commit adds: the index against HEAD (`git diff --cached`; before the first commit git compares
+ * with the empty tree, as documented for an unborn HEAD). It reads GIT_INDEX_FILE when git set one for a hook
+ * (`git commit -a` and `git commit PATH` commit a temporary index). No commit header: findings carry no commit.
+ */
+export function stagedLines(repo: Repo, maxBytes: number): AsyncGenerator<Buffer[]> {
+  return gitRecords(repo, ['diff', '--cached', ...DIFF_FLAGS, '--'], { sep: 0x0a, maxRecord: maxLine(maxBytes) });
+}
+
+/** Commits a push brings: reachable from a tip, from none of `exclude` (revisions, or `--all` / `--remotes`). */
+export interface PushRange {
+  tips: string[];
+  exclude: string[];
+  /** The scanned directory is a server's git dir (pre-receive), not a work tree (pre-push). */
+  server?: boolean;
+}
+
+/**
+ * Every commit a push introduces, with its patch: `git log TIPS --not EXCLUDE` — for a server, EXCLUDE is `--all`
+ * (what it already has, refs not yet updated while pre-receive runs), so new branches, force pushes and tags
+ * are covered alike and a commit already on another branch is not scanned again.
+ */
+export function pushLines(repo: Repo, range: PushRange, maxBytes: number): AsyncGenerator<Buffer[]> {
+  return gitRecords(
+    repo,
+    ['log', '-p', '--cc', ...DIFF_FLAGS, LOG_FORMAT, ...range.tips, '--not', ...range.exclude, '--'],
+    { sep: 0x0a, maxRecord: maxLine(maxBytes) },
+  );
 }
