@@ -9,7 +9,9 @@ import { UsageError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { publishCi } from '../report/ci/index.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
+import { STDOUT } from '../report/target.js';
 import { colorFor } from '../report/text.js';
+import { findCheckout } from '../core/checkout.js';
 import { type ScanRequest, SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
 import { createProgress } from '../scan/progress.js';
 import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB } from '../scan/settle.js';
@@ -63,8 +65,19 @@ export function parseReports(specs: string[] | Record<string, string> | undefine
         `use one of: ${reportFormats().join(', ')}`,
       );
     }
-    return { format, file: path.resolve(cwd, file) };
+    return { format, file: file === STDOUT ? file : path.resolve(cwd, file) };
   });
+}
+
+/** At most one report may go to stdout: two would interleave into one unreadable stream. */
+export function checkStdoutReports(reports: ReportSpec[]): boolean {
+  const toStdout = reports.filter((r) => r.file === STDOUT);
+  if (toStdout.length > 1)
+    throw new UsageError(
+      `${toStdout.map((r) => `--report ${r.format}=-`).join(' and ')}: only one report can go to stdout`,
+      'write the others to files',
+    );
+  return toStdout.length === 1;
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -154,6 +167,7 @@ export function register(program: Command): void {
     const log = createLogger((flags.logLevel ?? 'warn') as LogLevel);
     const req = request(dir, flags, cwd);
     const reports = parseReports(flags.report, cwd);
+    const reportToStdout = checkStdoutReports(reports);
     const result = await scan(req, {
       log,
       env,
@@ -162,9 +176,14 @@ export function register(program: Command): void {
       trustConfig: flags.trustConfig,
     });
     const opts = { redact: flags.redact, env };
-    // The findings reach the log first: a report that cannot be written must not hide them.
-    await writeStdout(renderReport(flags.format, result, { ...opts, color: colorFor(process.stdout, env) }));
-    for (const r of reports) await writeReport(r.format, r.file, result, opts);
+    // The findings reach the log first: a report that cannot be written must not hide them. With a report on
+    // stdout (--report FORMAT=-), they go to stderr, so stdout holds the report alone.
+    const out = reportToStdout ? process.stderr : process.stdout;
+    const shown = renderReport(flags.format, result, { ...opts, color: colorFor(out, env) });
+    if (reportToStdout) process.stderr.write(shown);
+    else await writeStdout(shown);
+    const checkout = findCheckout(env, cwd, [path.resolve(cwd, dir)]);
+    for (const r of reports) await writeReport(r.format, r.file, result, opts, { checkout, toStdout: writeStdout });
     await publishCi([result], { ...opts, reportFile: reports[0]?.file });
     process.exitCode = scanExitCode(result);
   });
