@@ -4,6 +4,7 @@
  * fingerprint so GitHub keeps one alert per finding across line moves. Messages never hold the secret.
  */
 import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
+import { occurrenceKeys } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { redactIn } from './redact.js';
 import { isSecurityRule, ruleCatalogue } from './rules.js';
@@ -47,7 +48,7 @@ function rule(r: RuleInfo) {
   };
 }
 
-function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
+function result(f: Finding, key: string, ruleIndex: number, opts: ReportOptions) {
   return {
     ruleId: f.ruleId,
     ruleIndex,
@@ -68,7 +69,8 @@ function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
         },
       },
     ],
-    partialFingerprints: { 'wasmciFingerprint/v1': f.fingerprint },
+    // The same secret twice in one file shares a fingerprint; GitHub would fold the two alerts into one.
+    partialFingerprints: { 'wasmciFingerprint/v1': key },
     properties: {
       severity: f.severity,
       tags: f.tags,
@@ -80,6 +82,7 @@ function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
 function run(r: ScanResult, opts: ReportOptions) {
   const rules = ruleCatalogue(r);
   const index = new Map(rules.map((x, i) => [x.id, i]));
+  const keys = occurrenceKeys(r.findings);
   return {
     tool: {
       driver: {
@@ -102,7 +105,7 @@ function run(r: ScanResult, opts: ReportOptions) {
         })),
       },
     ],
-    results: r.findings.map((f) => result(f, index.get(f.ruleId) as number, opts)),
+    results: r.findings.map((f, i) => result(f, keys[i] as string, index.get(f.ruleId) as number, opts)),
     columnKind: 'unicodeCodePoints',
   };
 }

@@ -8,11 +8,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { findCheckout, inCheckout } from '../core/checkout.js';
+import { findCheckout, inCheckout, projectPrefix } from '../core/checkout.js';
 import type { PluginDescription, ScanResult, SeverityOverride } from '../core/model.js';
 import { ExitCode, PluginError, UsageError } from '../errors.js';
 import { type Logger, printable, redactValue } from '../log.js';
-import { type CompiledPlugin, compilePlugin, type SandboxedPlugin } from '../plugin/host.js';
+import { type CompiledPlugin, compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
@@ -26,6 +26,7 @@ import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
 import { listFiles } from './targets/files.js';
 import { diffLines, historyLines, parsePatch } from './targets/patch.js';
+import { describeUnknown, unknownRuleIds } from './rule-ids.js';
 import { applyWorkflow, failing } from './workflow.js';
 import { type ScanRequest, type ScanTarget, type SettledScan, settleScan } from './settle.js';
 
@@ -55,6 +56,42 @@ export interface ScanOptions {
   redact: boolean;
   log: Logger;
   progress?: Progress;
+  /** For the project directory (CI_PROJECT_DIR, GITHUB_WORKSPACE) that fingerprints are relative to. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the plugin config's `disable`/`severity` came from: unknown ids are an error, or from the tree a warning. */
+  ruleIdsFrom?: Partial<Record<'disable' | 'severity', 'trusted' | 'tree'>>;
+}
+
+/**
+ * Checks the rule ids of `disable`/`severity` against the plugin's whole catalogue. `describe` answers after the
+ * plugin applied its config (disabled rules are gone), so the catalogue comes from one extra instance started
+ * without those two keys: ~0.3 s, paid only when they are set, alongside the scan.
+ */
+async function checkRuleIds(o: ScanOptions): Promise<void> {
+  const from = o.ruleIdsFrom ?? {};
+  const config = o.policy.config;
+  if (!from.disable && !from.severity) return;
+  const { disable: _d, severity: _s, ...rest } = config;
+  const plugin = await SandboxedPlugin.start(o.compiled, { ...o.policy, config: rest }, o.log, o.pluginName);
+  let rules: PluginDescription['rules'];
+  try {
+    if (!plugin.exports.includes('describe')) return;
+    rules = parseDescribe(await plugin.call('describe')).rules;
+  } finally {
+    await plugin.close();
+  }
+  if (!rules.length) return;
+  const unknown = unknownRuleIds(config, rules);
+  const errors = unknown.filter((u) => from[u.key] === 'trusted');
+  const warnings = unknown.filter((u) => from[u.key] === 'tree');
+  if (warnings.length)
+    o.log.warn(`the checked-out tree's plugin_config names unknown rules: ${warnings.map(describeUnknown).join('; ')}`);
+  if (errors.length) {
+    throw new UsageError(
+      `plugin config names unknown rules: ${errors.map(describeUnknown).join('; ')}`,
+      `use the ids of \`wasmci inspect --json\` (describe.rules), or tag:NAME for a family; ${rules.length} rules are known`,
+    );
+  }
 }
 
 const MiB = 1024 * 1024;
@@ -142,7 +179,8 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     name: o.pluginName,
   });
   try {
-    const ready = pool.warmUp().then((p) => describe(p, o.pluginName));
+    const checked = checkRuleIds(o);
+    const ready = Promise.all([pool.warmUp().then((p) => describe(p, o.pluginName)), checked]).then(([d]) => d);
     const pipeline = new ScanPipeline({
       pool,
       plugin: ready,
@@ -153,13 +191,14 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       batchBytes: o.batchBytes,
       batchFiles: o.batchFiles,
       progress: o.progress,
+      projectPrefix: projectPrefix(root, o.env ?? process.env),
     });
     const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log));
     const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });
     const finishedAt = new Date();
-    return {
+    const result: ScanResult = {
       tool: { name: 'wasmci', version: VERSION },
       plugin,
       target: {
@@ -182,6 +221,17 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       },
       suppressed: { ...w.suppressed, allowed: out.allowed },
     };
+    if (w.legacy.ignored || w.legacy.baseline) {
+      const where = [
+        w.legacy.ignored ? `${w.legacy.ignored} by the ignore file` : '',
+        w.legacy.baseline ? `${w.legacy.baseline} by the baseline` : '',
+      ].filter(Boolean);
+      o.log.warn(
+        `${where.join(' and ')} finding(s) matched through the old fingerprint (relative to the scanned directory, not the project): accepted in this version only; ` +
+          'update the entries with the fingerprints this scan prints (wasmci ignore add ...), or write a new baseline',
+      );
+    }
+    return result;
   } finally {
     o.progress?.stop();
     await pool.close();
@@ -210,6 +260,20 @@ export function gitleaksCounts(toml: string): { rules: number; allowlists: numbe
     rules: headers.filter((h) => name(h) === 'rules').length,
     allowlists: headers.filter((h) => /(^|\.)allowlists?$/.test(name(h))).length,
   };
+}
+
+/** Where `disable` and `severity` come from: the request (flags, a run step), else the project config. */
+function ruleIdOrigins(
+  req: ScanRequest,
+  project: Awaited<ReturnType<typeof loadConfig>>,
+  trusted: boolean,
+): ScanOptions['ruleIdsFrom'] {
+  const out: NonNullable<ScanOptions['ruleIdsFrom']> = {};
+  for (const k of ['disable', 'severity'] as const) {
+    if (req.grants.config?.[k] !== undefined) out[k] = 'trusted';
+    else if (project.scan.pluginConfig?.[k] !== undefined) out[k] = trusted ? 'trusted' : 'tree';
+  }
+  return out;
 }
 
 /** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
@@ -285,6 +349,8 @@ async function prepare(
       redact: s.redact,
       log,
       progress: deps.progress,
+      env,
+      ruleIdsFrom: ruleIdOrigins(req, project, trusted),
     },
   };
 }
@@ -314,8 +380,58 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
     parts.push(`${sup.baseline} finding(s) known to the baseline`);
   if (sup?.allowed) parts.push(`${sup.allowed} finding(s) allowed by inline comments`);
   if (parts.length) log.warn(`the checked-out tree suppressed: ${parts.join(', ')}`);
+  for (const line of coverageNotes(result, req, s)) log[line.level](line.text);
   if (result.errors.length) log.warn(`${result.errors.length} file(s) could not be scanned: the scan is incomplete`);
   return result;
+}
+
+const SHOWN_PATHS = 5;
+
+/**
+ * What was scanned and why files were not, so silence never hides a mistake: a typo in --include, an empty or
+ * unreadable directory. `info` lines say what was scanned and the skip counts by reason; `warn` lines say that
+ * nothing was scanned (with the likeliest cause) and which directories could not be read.
+ */
+export function coverageNotes(
+  result: ScanResult,
+  req: Pick<ScanRequest, 'path' | 'include'>,
+  s: Pick<SettledScan, 'include' | 'exclude' | 'gitignore' | 'target'>,
+): { level: 'info' | 'warn'; text: string }[] {
+  const out: { level: 'info' | 'warn'; text: string }[] = [];
+  const byReason = new Map<string, number>();
+  for (const k of result.skipped) byReason.set(k.reason, (byReason.get(k.reason) ?? 0) + 1);
+  const excluded = result.stats.excluded ?? 0;
+  const skips = [...byReason].map(([r, n]) => `${r} ${n}`);
+  if (excluded) skips.push(`excluded by include/exclude globs ${excluded}`);
+  const mode =
+    s.target.mode === 'files'
+      ? `files${s.gitignore ? ', .gitignore honoured' : ', --no-gitignore'}`
+      : s.target.mode === 'diff'
+        ? `diff from ${s.target.base}`
+        : `history ${s.target.range}`;
+  out.push({
+    level: 'info',
+    text: `scanned ${result.stats.files} file(s), ${result.stats.bytes} bytes, in ${printable(req.path)} (${printable(mode)}); skipped: ${skips.join(', ') || 'none'}`,
+  });
+  const unreadable = result.skipped.filter((k) => k.reason === 'unreadable');
+  if (unreadable.length) {
+    const first = unreadable.slice(0, SHOWN_PATHS).map((k) => `${printable(k.path)} (${printable(k.detail ?? '')})`);
+    out.push({
+      level: 'warn',
+      text: `${unreadable.length} unreadable path(s) skipped, not scanned: ${first.join(', ')}${unreadable.length > SHOWN_PATHS ? ', ...' : ''}`,
+    });
+  }
+  if (result.stats.files === 0 && result.errors.length === 0 && s.target.mode === 'files') {
+    let cause: string;
+    if (excluded && s.include.length)
+      cause = `no file matched --include ${s.include.map(printable).join(', ')} (${excluded} file(s) left out by the globs): check the glob (e.g. "src/**/*.ts")`;
+    else if (excluded) cause = `all ${excluded} file(s) were left out by the exclude globs`;
+    else if (result.skipped.length) cause = `all ${result.skipped.length} file(s) were skipped (${skips.join(', ')})`;
+    else
+      cause = `${printable(req.path)} holds no file to scan${s.gitignore ? ' (or .gitignore ignores all of them; --no-gitignore scans those too)' : ''}`;
+    out.push({ level: 'warn', text: `no file was scanned: ${cause}` });
+  }
+  return out;
 }
 
 /** A scan's exit code: 1 when findings reach the threshold, else 3 when a file could not be scanned, else 0. */

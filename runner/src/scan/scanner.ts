@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import { PluginError } from '../errors.js';
 import { allowedLines } from '../core/allow.js';
 import { type DiskBatch, type DiskFileOutcome, isBinary } from '../core/batch-reader.js';
-import { fingerprint, secretHash } from './fingerprint.js';
+import { fingerprint, projectPath, secretHash } from './fingerprint.js';
 import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from '../core/model.js';
 import type { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
@@ -47,6 +47,8 @@ export interface ScanPipelineOptions {
   /** Close a batch at this many bytes or files. */
   batchBytes: number;
   batchFiles: number;
+  /** Where the scanned directory lies in the project (core/checkout.ts projectPrefix): fingerprints use it. */
+  projectPrefix?: string;
   /** Passed to the plugin in every batch header. */
   pluginOptions?: Record<string, unknown>;
   progress?: Progress;
@@ -311,7 +313,7 @@ export class ScanPipeline {
         match: r.match,
         tags: r.tags,
         secretHash: sh,
-        fingerprint: fingerprint(r.path, r.ruleId, sh),
+        fingerprint: fingerprint(projectPath(this.#o.projectPrefix ?? '', r.path), r.ruleId, sh),
         plugin: { name: plugin.name, version: plugin.version },
       };
       if (r.entropy !== undefined) f.entropy = r.entropy;

@@ -121,14 +121,18 @@ interface OpenDir {
  * A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism.
  * Iterative and synchronous: a recursive async generator costs a promise per level for every file it passes up.
  */
-function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
+function* walkPaths(root: string, useIgnore: boolean): Generator<RawName | SkippedFile> {
   const stack: OpenDir[] = [];
+  const unreadable: SkippedFile[] = [];
   const enter = (rel: RawName | undefined, levels: Level[]) => {
     const abs = rel ? absOf(root, rel) : root;
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-    } catch {
+    } catch (err) {
+      // A directory that cannot be listed is said, not skipped in silence: its files are not scanned.
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      unreadable.push({ path: rel ? `${rel.shown}/` : './', reason: 'unreadable', detail: `directory: ${code}` });
       return;
     }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -136,7 +140,12 @@ function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
     stack.push({ rel, levels: here, entries, next: 0 });
   };
   enter(undefined, []);
-  while (stack.length > 0) {
+  while (stack.length > 0 || unreadable.length > 0) {
+    const u = unreadable.pop();
+    if (u) {
+      yield u;
+      continue;
+    }
     const dir = stack[stack.length - 1] as OpenDir;
     const e = dir.entries[dir.next++];
     if (!e) {
@@ -174,12 +183,17 @@ export async function* listFiles(root: string, mode: { git: Repo } | 'walk' | 'a
     return;
   }
   let names: RawName[] = [];
+  const skipped: WalkItem[] = [];
   for (const name of walkPaths(root, mode === 'walk')) {
+    if ('reason' in name) {
+      skipped.push({ skipped: name });
+      continue;
+    }
     names.push(name);
     if (names.length === CHUNK) {
       yield classified(names);
       names = [];
     }
   }
-  yield classified(names);
+  yield [...skipped, ...classified(names)];
 }
