@@ -14,6 +14,7 @@ import { colorFor } from '../report/text.js';
 import { findCheckout } from '../core/checkout.js';
 import { type ScanRequest, SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
 import { createProgress } from '../scan/progress.js';
+import { DEFAULT_ARCHIVE_DEPTH } from '../scan/targets/archive.js';
 import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB } from '../scan/settle.js';
 import { writeStdout } from './io.js';
 import { addSandboxOptions, grantsFromFlags, type SandboxFlags } from './sandbox-options.js';
@@ -41,6 +42,8 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   configFile?: string;
   trustConfig?: boolean;
   recycleAfter: string;
+  archives: boolean;
+  archiveDepth?: string;
 }
 
 export interface ReportSpec {
@@ -118,6 +121,8 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     ...(flags.shard ? { shard: flags.shard } : {}),
     ...(configFile ? { configFile } : {}),
     recycleAfterMiB: positive('--recycle-after', flags.recycleAfter),
+    archives: flags.archives,
+    ...(flags.archiveDepth ? { archiveDepth: positiveInt('--archive-depth', flags.archiveDepth) } : {}),
   };
 }
 
@@ -142,6 +147,8 @@ export function register(program: Command): void {
     .option('--exclude <glob>', 'skip paths matching (repeatable)', collect)
     .option('--max-file-size <MiB>', `skip larger files, reported as skipped (default: ${DEFAULT_MAX_FILE_MIB})`)
     .option('--no-gitignore', 'scan ignored files too (e.g. build output or node_modules)')
+    .option('--no-archives', 'scan zip/jar/tar/tar.gz files as files, not as their members')
+    .option('--archive-depth <n>', `open archives nested this deep (default: ${DEFAULT_ARCHIVE_DEPTH})`)
     .option('--diff [base]', 'scan only what the commits since BASE add (default: CI_MERGE_REQUEST_DIFF_BASE_SHA)')
     .option('--history [range]', "scan every commit's added lines (default range: HEAD; `--all` for every ref)")
     .option('--baseline <file>', 'a previous JSON report: its findings do not count')

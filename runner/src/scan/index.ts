@@ -5,6 +5,7 @@
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
@@ -24,6 +25,7 @@ import type { Progress } from './progress.js';
 import { parseDescribe } from '../core/protocol.js';
 import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
+import { archiveKindOf, expandArchive, MAX_ARCHIVE_FILE_BYTES } from './targets/archive.js';
 import { listFiles } from './targets/files.js';
 import { diffLines, historyLines, parsePatch } from './targets/patch.js';
 import { describeUnknown, unknownRuleIds } from './rule-ids.js';
@@ -48,6 +50,8 @@ export interface ScanOptions {
   maxFileBytes: number;
   /** Honour .gitignore (files mode); false scans every file under root. */
   gitignore: boolean;
+  /** Archives on disk scanned as their members to this nesting depth; 0: not opened. */
+  archiveDepth?: number;
   shard?: Shard;
   overrides: SeverityOverride[];
   ignore?: IgnoreList;
@@ -143,12 +147,41 @@ function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, l
   return repo.top;
 }
 
+/** A disk file that is an archive, as its members (targets/archive.ts); other items as they are. */
+async function expandArchives(items: SourceItem[], maxFileBytes: number, depth: number): Promise<SourceItem[]> {
+  const out: SourceItem[] = [];
+  for (const item of items) {
+    const kind = 'disk' in item && depth > 0 ? archiveKindOf(item.disk.path) : undefined;
+    if (!kind || !('disk' in item)) {
+      out.push(item);
+      continue;
+    }
+    const f = item.disk;
+    if (f.size > MAX_ARCHIVE_FILE_BYTES) {
+      out.push({ skipped: { path: f.path, reason: 'too-large', detail: `archive of ${f.size} bytes` } });
+      continue;
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(f.abs);
+    } catch (err) {
+      out.push({ skipped: { path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code } });
+      continue;
+    }
+    const x = await expandArchive(f.path, kind, data, { depth, maxMemberBytes: maxFileBytes });
+    for (const s of x.skipped) out.push({ skipped: s });
+    for (const m of x.members) out.push({ patch: { path: m.path, data: m.data } });
+  }
+  return out;
+}
+
 async function* sources(
   root: string,
   target: ScanTarget,
   maxFileBytes: number,
   gitignore: boolean,
   log: Logger,
+  archiveDepth = 0,
 ): AsyncGenerator<SourceItem[]> {
   if (target.mode === 'files') {
     let mode: Parameters<typeof listFiles>[1] = 'all';
@@ -158,7 +191,10 @@ async function* sources(
       if (found.why) log.warn(`${printable(found.why)}: not used; listing the files without git`);
       mode = found.repo ? { git: found.repo } : 'walk';
     }
-    for await (const items of listFiles(root, mode)) yield items.map((i) => ('file' in i ? { disk: i.file } : i));
+    for await (const items of listFiles(root, mode)) {
+      const chunk: SourceItem[] = items.map((i) => ('file' in i ? { disk: i.file } : i));
+      yield archiveDepth > 0 ? await expandArchives(chunk, maxFileBytes, archiveDepth) : chunk;
+    }
     return;
   }
   // root is the top of the work tree here (gitRoot)
@@ -193,7 +229,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       progress: o.progress,
       projectPrefix: projectPrefix(root, o.env ?? process.env),
     });
-    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log));
+    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log, o.archiveDepth));
     const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, { overrides: o.overrides, ignore: o.ignore, baseline: o.baseline });
@@ -342,6 +378,7 @@ async function prepare(
       exclude: s.exclude,
       maxFileBytes: s.maxFileBytes,
       gitignore: s.gitignore,
+      archiveDepth: s.archiveDepth,
       shard: s.shard,
       overrides: s.overrides,
       ignore,

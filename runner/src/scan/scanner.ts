@@ -124,7 +124,10 @@ export class ScanPipeline {
       this.#skip(item.skipped);
       return;
     }
-    const p = 'disk' in item ? item.disk.path : item.patch.path;
+    const full = 'disk' in item ? item.disk.path : item.patch.path;
+    // An archive member (`a.zip!x`) is selected by the archive's own path: globs and shards name files on disk.
+    const bang = 'patch' in item && !item.patch.commit ? full.indexOf('!') : -1;
+    const p = bang > 0 ? full.slice(0, bang) : full;
     if (!inShard(p, this.#o.shard)) return;
     if (!this.#included(p) || this.#excluded(p)) {
       this.#out.excluded++;

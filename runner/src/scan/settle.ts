@@ -11,6 +11,7 @@ import type { FailOn, SeverityOverride } from '../core/model.js';
 import { UsageError } from '../errors.js';
 import type { Grants } from '../plugin/policy.js';
 import { type Shard, shardFrom } from './shard.js';
+import { DEFAULT_ARCHIVE_DEPTH } from './targets/archive.js';
 
 /** What the caller asks for; absent fields take the project config's value, then the default. */
 export interface ScanRequest {
@@ -40,6 +41,10 @@ export interface ScanRequest {
   configFile?: string;
   grants: Grants;
   recycleAfterMiB?: number;
+  /** false: archives on disk are scanned as files (binary: skipped), not as their members. */
+  archives?: boolean;
+  /** How deep nested archives are opened (1: only archives in the tree, not archives inside them). */
+  archiveDepth?: number;
 }
 
 export type ScanTarget = { mode: 'files' } | { mode: 'diff'; base: string } | { mode: 'history'; range: string };
@@ -62,6 +67,8 @@ export interface SettledScan {
   baseline?: string;
   redact: boolean;
   recycleBytes: number;
+  /** Archives found on disk are scanned as members to this depth; 0: not opened. */
+  archiveDepth: number;
   /** Plugin grants with the project's plugin config merged under the request's. */
   grants: Grants;
   /** What an untrusted project config changed, one phrase each, for a visible warning. */
@@ -170,6 +177,7 @@ export function settleScan(
     ...(req.baseline ? { baseline: path.resolve(req.cwd, req.baseline) } : {}),
     redact: req.redact ?? true,
     recycleBytes: (req.recycleAfterMiB ?? DEFAULT_RECYCLE_MIB) * MiB,
+    archiveDepth: req.archives === false ? 0 : (req.archiveDepth ?? DEFAULT_ARCHIVE_DEPTH),
     grants: { ...req.grants, config: { ...(sc.pluginConfig ?? {}), ...(req.grants.config ?? {}) } },
     narrowing: project.file && !facts.trusted ? describeNarrowing(sc, req) : [],
     refused,
