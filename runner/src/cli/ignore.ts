@@ -28,6 +28,7 @@ interface AddFlags {
   reason?: string;
   from?: string;
   path?: string;
+  plugin?: string;
 }
 
 /** The fingerprints prefixes are resolved against: a report's findings, or a fresh scan's. */
@@ -39,7 +40,7 @@ async function candidates(flags: AddFlags, file: string): Promise<{ fps: string[
   const dir = flags.path ?? path.dirname(file);
   const log = createLogger('error');
   const result = await scan(
-    { path: dir, cwd: process.cwd(), grants: {}, ignoreFile: '/dev/null' },
+    { path: dir, cwd: process.cwd(), grants: {}, ignoreFile: '/dev/null', ...(flags.plugin ? { plugin: flags.plugin } : {}) },
     { log, env: process.env, loadPlugin: async (ref) => (await loadPlugin(ref, {}, log)).bytes },
   );
   return { fps: result.findings.map((f) => f.fingerprint), where: `in a scan of ${printable(dir)}` };
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why these are accepted (written as a comment)')
     .option('--from <report.json>', 'resolve short fingerprints against this JSON report (default: scan --path)')
     .option('--path <dir>', "directory to scan to resolve short fingerprints (default: the ignore file's directory)")
+    .option('--plugin <ref>', 'scan plugin for that scan (default: the bundled secrets plugin)')
     .action(async (entries: string[], flags: AddFlags) => {
       const file = path.resolve(flags.file);
       const text = await readIgnoreText(file);

@@ -13,7 +13,7 @@
  * A write that fails is an error naming the path, the cause and the fix; for EACCES/EPERM also the job's uid and
  * the directory's owner (a container running as another user than the one owning the checkout is the usual cause).
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -25,11 +25,6 @@ export const STDOUT = '-';
 
 export type TargetKind = 'stdout' | 'atomic' | 'in-place';
 
-/** The entry's own location (its directory resolved, its name not): where a planted link would sit. */
-function entryPath(file: string): string {
-  return path.join(realish(path.dirname(file)), path.basename(file));
-}
-
 /** How to write `file` (see the module comment), and the path to write. */
 export function reportTarget(file: string, checkout?: Checkout): { kind: TargetKind; path: string } {
   if (file === STDOUT) return { kind: 'stdout', path: file };
@@ -40,7 +35,8 @@ export function reportTarget(file: string, checkout?: Checkout): { kind: TargetK
     return { kind: 'atomic', path: file };
   }
   if (st.isFile() || st.isDirectory()) return { kind: 'atomic', path: file }; // a directory fails in rename, named
-  const inside = checkout ? inCheckout(checkout, entryPath(file)) : false;
+  // The entry's own place: its directory (resolved), never the entry itself (inCheckout would follow the link).
+  const inside = checkout ? inCheckout(checkout, path.dirname(path.resolve(file))) : false;
   if (inside) return { kind: 'atomic', path: file };
   if (!st.isSymbolicLink()) return { kind: 'in-place', path: file };
   let real: string;
@@ -48,7 +44,7 @@ export function reportTarget(file: string, checkout?: Checkout): { kind: TargetK
     real = realpathSync(file);
   } catch {
     // A dangling link outside the tree: its target is created, atomically, where the link points.
-    return { kind: 'atomic', path: realish(file) };
+    return { kind: 'atomic', path: realish(path.resolve(path.dirname(file), readlinkSync(file))) };
   }
   const target = statSync(real);
   return { kind: target.isFile() || target.isDirectory() ? 'atomic' : 'in-place', path: real };
