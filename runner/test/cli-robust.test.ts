@@ -102,7 +102,10 @@ describe('no stack trace, ever', () => {
     const q = (s: string) => `'${s}'`;
     const out = execFileSync(
       'bash',
-      ['-c', `cd ${q(gone)} && rmdir ${q(gone)} && ${q(process.execPath)} ${q(inject('cli'))} scan ${q(dir)} 2>&1; echo "status=$?"`],
+      [
+        '-c',
+        `cd ${q(gone)} && rmdir ${q(gone)} && ${q(process.execPath)} ${q(inject('cli'))} scan ${q(dir)} 2>&1; echo "status=$?"`,
+      ],
       { encoding: 'utf8' },
     );
     expect(out).toContain('wasmci: error: the working directory no longer exists (ENOENT)');
@@ -115,7 +118,11 @@ describe('no stack trace, ever', () => {
     const repo = GitRepo.init();
     repo.write('a.cfg', `k=${fakeFixtureToken()}\n`).commit('a');
     const r = await runCli(['scan', repo.dir, '--plugin', scanfix()], {
-      env: { GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: path.join(repo.dir, 'no/such/dir/output'), GITHUB_STEP_SUMMARY: '' },
+      env: {
+        GITHUB_ACTIONS: 'true',
+        GITHUB_OUTPUT: path.join(repo.dir, 'no/such/dir/output'),
+        GITHUB_STEP_SUMMARY: '',
+      },
     });
     expect(r.code).toBe(1);
     expect(r.stdout.toString()).toContain('a.cfg');
@@ -353,7 +360,11 @@ describe('archives', () => {
       ['c.tgz!inner.zip!conf/app.properties', t[2]],
       [`d.tar!${stage.slice(1)}/evil.txt`, t[3]],
     ]);
-    expect(rep.skipped).toContainEqual({ path: 'd.tar!link', reason: 'symlink', detail: 'link members are not followed' });
+    expect(rep.skipped).toContainEqual({
+      path: 'd.tar!link',
+      reason: 'symlink',
+      detail: 'link members are not followed',
+    });
     expect(existsSync('/etc/passwd')).toBe(true);
 
     const off = await runCli(['scan', tree, '--plugin', scanfix(), '--format', 'json', '--no-archives']);
@@ -416,15 +427,22 @@ describe('silence is a bug', () => {
     repo.write('.wasmci.yml', 'version: 1\nscan:\n  plugin_config: { disable: "fake-tokn" }\n');
     const tree = await runCli(['scan', '.', '--plugin', scanfix()], { cwd: repo.dir });
     expect(tree.code).toBe(1);
-    expect(tree.stderr).toContain("the checked-out tree's plugin_config names unknown rules: disable: no rule \"fake-tokn\"");
+    expect(tree.stderr).toContain(
+      'the checked-out tree\'s plugin_config names unknown rules: disable: no rule "fake-tokn"',
+    );
   });
 
   it('--log-level info says what was scanned and why files were skipped', async () => {
     const repo = GitRepo.init();
-    repo.write('a.cfg', 'x=1\n').write('b.bin', Buffer.from([0, 1, 2, 0, 0, 3])).commit('a');
+    repo
+      .write('a.cfg', 'x=1\n')
+      .write('b.bin', Buffer.from([0, 1, 2, 0, 0, 3]))
+      .commit('a');
     const r = await runCli(['scan', '.', '--plugin', scanfix(), '--log-level', 'info', '--exclude', 'zzz*'], {
       cwd: repo.dir,
     });
-    expect(r.stderr).toMatch(/wasmci info: scanned 1 file\(s\), 4 bytes, in \. \(files, \.gitignore honoured\); skipped: binary 1/);
+    expect(r.stderr).toMatch(
+      /wasmci info: scanned 1 file\(s\), 4 bytes, in \. \(files, \.gitignore honoured\); skipped: binary 1/,
+    );
   });
 });

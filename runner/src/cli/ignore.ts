@@ -40,7 +40,13 @@ async function candidates(flags: AddFlags, file: string): Promise<{ fps: string[
   const dir = flags.path ?? path.dirname(file);
   const log = createLogger('error');
   const result = await scan(
-    { path: dir, cwd: process.cwd(), grants: {}, ignoreFile: '/dev/null', ...(flags.plugin ? { plugin: flags.plugin } : {}) },
+    {
+      path: dir,
+      cwd: process.cwd(),
+      grants: {},
+      ignoreFile: '/dev/null',
+      ...(flags.plugin ? { plugin: flags.plugin } : {}),
+    },
     { log, env: process.env, loadPlugin: async (ref) => (await loadPlugin(ref, {}, log)).bytes },
   );
   return { fps: result.findings.map((f) => f.fingerprint), where: `in a scan of ${printable(dir)}` };
@@ -60,7 +66,9 @@ export function register(program: Command): void {
     .action(async (entries: string[], flags: AddFlags) => {
       const file = path.resolve(flags.file);
       const text = await readIgnoreText(file);
-      const present = parseIgnoreFile(text, file).filter((e) => e.kind === 'fingerprint').map((e) => e.hash);
+      const present = parseIgnoreFile(text, file)
+        .filter((e) => e.kind === 'fingerprint')
+        .map((e) => e.hash);
       const full: string[] = [];
       const short: string[] = [];
       for (const e of entries) (isPrefix(e) ? short : full).push(e);

@@ -2,8 +2,8 @@
  * Findings carry paths relative to the scanned directory (`wasmci scan src` reports `app.ts`). GitLab, GitHub and
  * SARIF viewers resolve paths against the project root, and fingerprints must not depend on which directory was
  * named on the command line, so both use the PROJECT directory: CI_PROJECT_DIR (GitLab), GITHUB_WORKSPACE
- * (GitHub), else the top of the git work tree around the scanned directory (found without git, core/checkout.ts),
- * else the scanned directory itself. A scan outside the project keeps its paths.
+ * (GitHub), else the top of the git work tree around the scanned directory (found without git), else the working
+ * directory when it holds the scanned one (core/checkout.ts projectDir). A scan outside the project keeps its paths.
  */
 import path from 'node:path';
 import { projectPrefix } from '../core/checkout.js';

@@ -168,7 +168,9 @@ export async function addIgnoreEntries(
   }
   if (added.length === 0) return { added, present };
   // One line, printable: a reason must not break the file's line structure or carry control characters.
-  const comment = reason ? printable(reason.replace(/[\r\n]+/g, ' ')) : `added ${new Date().toISOString().slice(0, 10)}`;
+  const comment = reason
+    ? printable(reason.replace(/[\r\n]+/g, ' '))
+    : `added ${new Date().toISOString().slice(0, 10)}`;
   const lines = added.map((a) => `${a}  # ${comment}`);
   const head = text === '' ? '# wasmci ignore file: reviewed findings (fingerprints or secret:<sha256>)\n' : '';
   const sep = text && !text.endsWith('\n') ? '\n' : '';
@@ -191,7 +193,10 @@ export async function removeIgnoreEntries(file: string, values: string[]): Promi
     if (t.startsWith('secret:') || HEX64.test(t)) {
       const e = parseIgnoreEntry(t, 'argument');
       if (!entries.some((x) => x.kind === e.kind && x.hash === e.hash))
-        throw new UsageError(`${printable(v)} is not in ${printable(file)}`, 'see the entries with `wasmci ignore list`');
+        throw new UsageError(
+          `${printable(v)} is not in ${printable(file)}`,
+          'see the entries with `wasmci ignore list`',
+        );
       keys.add(`${e.kind}:${e.hash}`);
     } else keys.add(`fingerprint:${resolvePrefix(t, fps, `in ${printable(file)}`)}`);
   }

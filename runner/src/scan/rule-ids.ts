@@ -66,7 +66,11 @@ export interface UnknownRuleId {
 
 /** The ids in `config.disable` / `config.severity` that no rule (or, for `tag:x`, no rule's tag) has. */
 export function unknownRuleIds(config: Record<string, string>, rules: readonly RuleInfo[]): UnknownRuleId[] {
-  const ids = new Set([...rules.map((r) => r.id), ...declaredIds(config.rules), ...declaredIds(config.gitleaks_config)]);
+  const ids = new Set([
+    ...rules.map((r) => r.id),
+    ...declaredIds(config.rules),
+    ...declaredIds(config.gitleaks_config),
+  ]);
   const tags = new Set(rules.flatMap((r) => r.tags ?? []));
   const out: UnknownRuleId[] = [];
   for (const id of config.disable ? disableIds(config.disable) : []) {

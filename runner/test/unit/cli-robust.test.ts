@@ -46,8 +46,18 @@ describe('rule ids', () => {
   ];
   it('edit distance and the closest id', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
-    expect(closest('aws-acess-key-id', rules.map((r) => r.id))).toBe('aws-access-key-id');
-    expect(closest('totally-different-thing', rules.map((r) => r.id))).toBeUndefined();
+    expect(
+      closest(
+        'aws-acess-key-id',
+        rules.map((r) => r.id),
+      ),
+    ).toBe('aws-access-key-id');
+    expect(
+      closest(
+        'totally-different-thing',
+        rules.map((r) => r.id),
+      ),
+    ).toBeUndefined();
   });
   it('unknown ids in disable (ids and tag:x) and severity; custom rule ids count as known', () => {
     const u = unknownRuleIds(
@@ -193,7 +203,9 @@ describe('report targets', () => {
     const err = (code: string) => Object.assign(new Error(`${code}: x`), { code });
     const acc = reportWriteError('gitlab report', file, err('EACCES'));
     expect(acc).toBeInstanceOf(RuntimeError);
-    expect(acc.message).toContain(`cannot write the gitlab report ${file}: permission denied (EACCES): wasmci runs as uid ${process.getuid?.()}`);
+    expect(acc.message).toContain(
+      `cannot write the gitlab report ${file}: permission denied (EACCES): wasmci runs as uid ${process.getuid?.()}`,
+    );
     expect(acc.message).toMatch(new RegExp(`${dir} is owned by uid \\d+ \\(mode [0-7]+\\)`));
     expect(acc.hint).toContain('--user "$(id -u):$(id -g)"');
     expect(acc.hint).not.toMatch(/disk space/);
@@ -210,12 +222,14 @@ describe('project-relative paths', () => {
     const top = tmp();
     mkdirSync(path.join(top, '.git'));
     mkdirSync(path.join(top, 'src', 'lib'), { recursive: true });
-    expect(projectPrefix(path.join(top, 'src', 'lib'), {})).toBe('src/lib');
+    expect(projectPrefix(path.join(top, 'src', 'lib'), {}, path.join(top, 'src'))).toBe('src/lib');
     expect(projectPrefix(top, {})).toBe('');
     expect(projectPrefix(path.join(top, 'src'), { CI_PROJECT_DIR: top })).toBe('src');
     expect(projectPrefix(path.join(top, 'src'), { GITHUB_WORKSPACE: path.join(top, 'src', 'lib') })).toBe('');
     const plain = tmp();
-    expect(projectPrefix(plain, {})).toBe('');
+    mkdirSync(path.join(plain, 'sub'));
+    expect(projectPrefix(plain, {}, '/nonexistent')).toBe('');
+    expect(projectPrefix(path.join(plain, 'sub'), {}, plain)).toBe('sub');
   });
 });
 
@@ -227,7 +241,7 @@ describe('coverage notes', () => {
       skipped,
       stats: { files: 0, bytes: 0, durationMs: 0, startedAt: '', finishedAt: '', ...over },
     }) as unknown as ScanResult;
-  const s = { include: [], exclude: [], gitignore: true, target: { mode: 'files' as const } };
+  const s = { include: [] as string[], exclude: [] as string[], gitignore: true, target: { mode: 'files' as const } };
   it('names an unreadable directory and the first paths', () => {
     const notes = coverageNotes(
       result({ files: 3, bytes: 10 }, [
@@ -238,7 +252,10 @@ describe('coverage notes', () => {
       s,
     );
     expect(notes).toEqual([
-      { level: 'info', text: 'scanned 3 file(s), 10 bytes, in . (files, .gitignore honoured); skipped: unreadable 1, binary 1' },
+      {
+        level: 'info',
+        text: 'scanned 3 file(s), 10 bytes, in . (files, .gitignore honoured); skipped: unreadable 1, binary 1',
+      },
       { level: 'warn', text: '1 unreadable path(s) skipped, not scanned: secret/ (directory: EACCES)' },
     ]);
   });
@@ -249,6 +266,10 @@ describe('coverage notes', () => {
     expect(warn(result({ excluded: 4 }))).toContain('all 4 file(s) were left out by the exclude globs');
     expect(warn(result({}, [{ path: 'a', reason: 'binary' }]))).toContain('all 1 file(s) were skipped (binary 1)');
     expect(warn(result({}))).toContain('p holds no file to scan');
-    expect(coverageNotes(result({}), { path: 'p' }, { ...s, target: { mode: 'diff', base: 'x' } as never }).some((n) => n.level === 'warn')).toBe(false);
+    expect(
+      coverageNotes(result({}), { path: 'p' }, { ...s, target: { mode: 'diff', base: 'x' } as never }).some(
+        (n) => n.level === 'warn',
+      ),
+    ).toBe(false);
   });
 });

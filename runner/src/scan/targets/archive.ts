@@ -144,11 +144,18 @@ function expandZip(buf: Buffer, label: string, limits: ArchiveLimits, depth: num
       continue;
     }
     if (e.size > RATIO_FLOOR && e.size > e.compSize * MAX_COMPRESSION_RATIO) {
-      out.skipped.push({ path: where, reason: 'too-large', detail: `compression ratio over ${MAX_COMPRESSION_RATIO}:1 (a bomb?)` });
+      out.skipped.push({
+        path: where,
+        reason: 'too-large',
+        detail: `compression ratio over ${MAX_COMPRESSION_RATIO}:1 (a bomb?)`,
+      });
       continue;
     }
     const raw = buf.subarray(e.offset, e.offset + e.compSize);
-    const cap = Math.min(MAX_ARCHIVE_INFLATED_BYTES - budget.bytes, archiveKindOf(e.name) ? MAX_ARCHIVE_FILE_BYTES : limits.maxMemberBytes);
+    const cap = Math.min(
+      MAX_ARCHIVE_INFLATED_BYTES - budget.bytes,
+      archiveKindOf(e.name) ? MAX_ARCHIVE_FILE_BYTES : limits.maxMemberBytes,
+    );
     let data: Buffer;
     try {
       data = e.method === 0 ? raw : inflateRawSync(raw, { maxOutputLength: Math.max(1, cap) });
@@ -208,7 +215,15 @@ async function expandTar(buf: Buffer, label: string, limits: ArchiveLimits, dept
 }
 
 /** A member read: counted against the budget, then scanned as a file or, within the depth, opened as an archive. */
-function member(where: string, name: string, data: Buffer, limits: ArchiveLimits, depth: number, budget: Budget, out: Work) {
+function member(
+  where: string,
+  name: string,
+  data: Buffer,
+  limits: ArchiveLimits,
+  depth: number,
+  budget: Budget,
+  out: Work,
+) {
   take(budget, data.length);
   const kind = archiveKindOf(name);
   if (kind && depth < limits.depth) {
@@ -216,7 +231,11 @@ function member(where: string, name: string, data: Buffer, limits: ArchiveLimits
     return;
   }
   if (kind) {
-    out.skipped.push({ path: where, reason: 'excluded', detail: `archive nested deeper than --archive-depth ${limits.depth}` });
+    out.skipped.push({
+      path: where,
+      reason: 'excluded',
+      detail: `archive nested deeper than --archive-depth ${limits.depth}`,
+    });
     return;
   }
   if (data.length > limits.maxMemberBytes) {
@@ -235,7 +254,12 @@ interface Work extends Expanded {
  * `limits.depth` levels. A refused or unreadable archive (or nested archive) is one skipped entry with the reason;
  * members read before a budget ran out are kept.
  */
-export async function expandArchive(label: string, kind: ArchiveKind, data: Buffer, limits: ArchiveLimits): Promise<Expanded> {
+export async function expandArchive(
+  label: string,
+  kind: ArchiveKind,
+  data: Buffer,
+  limits: ArchiveLimits,
+): Promise<Expanded> {
   const budget: Budget = { members: 0, bytes: 0 };
   const out: Work = { members: [], skipped: [], nested: [] };
   const queue: Work['nested'] = [{ where: label, kind, data, depth: 1 }];
