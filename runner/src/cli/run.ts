@@ -107,6 +107,7 @@ async function runScanStep(
       configFile: cfg.file,
       redact: flags.redact,
       grants: { ...step.grants, logLevel: flags.logLevel },
+      fromTree: !trusted,
     },
     {
       log,

@@ -89,7 +89,7 @@ async function checkRuleIds(o: ScanOptions): Promise<void> {
   const errors = unknown.filter((u) => from[u.key] === 'trusted');
   const warnings = unknown.filter((u) => from[u.key] === 'tree');
   if (warnings.length)
-    o.log.warn(`the checked-out tree's plugin_config names unknown rules: ${warnings.map(describeUnknown).join('; ')}`);
+    o.log.warn(`the checked-out tree's plugin config names unknown rules: ${warnings.map(describeUnknown).join('; ')}`);
   if (errors.length) {
     throw new UsageError(
       `plugin config names unknown rules: ${errors.map(describeUnknown).join('; ')}`,
@@ -306,7 +306,7 @@ function ruleIdOrigins(
 ): ScanOptions['ruleIdsFrom'] {
   const out: NonNullable<ScanOptions['ruleIdsFrom']> = {};
   for (const k of ['disable', 'severity'] as const) {
-    if (req.grants.config?.[k] !== undefined) out[k] = 'trusted';
+    if (req.grants.config?.[k] !== undefined) out[k] = req.fromTree ? 'tree' : 'trusted';
     else if (project.scan.pluginConfig?.[k] !== undefined) out[k] = trusted ? 'trusted' : 'tree';
   }
   return out;

@@ -41,6 +41,8 @@ export interface ScanRequest {
   configFile?: string;
   grants: Grants;
   recycleAfterMiB?: number;
+  /** The request itself comes from a file in the checked-out tree (a `wasmci run` step of an untrusted config). */
+  fromTree?: boolean;
   /** false: archives on disk are scanned as files (binary: skipped), not as their members. */
   archives?: boolean;
   /** How deep nested archives are opened (1: only archives in the tree, not archives inside them). */
