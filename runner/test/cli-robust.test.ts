@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -215,6 +216,67 @@ describe('report targets', () => {
     expect(r.code).toBe(3);
     expect(r.stdout.toString()).toContain('a.cfg');
     expect(r.stderr).toContain(`cannot write the json report ${dir}: it is a directory`);
+  });
+});
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs the built CLI as another user (uid/gid 65534; when not root: as ourselves), from a world-readable copy. */
+function runAsOther(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = tempDir('wasmci-nobody-');
+  for (const f of ['wasmci.cjs', 'plugin-worker.cjs'])
+    copyFileSync(path.join(path.dirname(inject('cli')), f), path.join(bin, f));
+  copyFileSync(scanfix(), path.join(bin, 'scanfix.wasm'));
+  execFileSync('chmod', ['-R', 'a+rX', bin]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(bin, 'wasmci.cjs'), ...args.map((a) => a.replace('@scanfix', path.join(bin, 'scanfix.wasm')))],
+      {
+        cwd,
+        uid: 65534,
+        gid: 65534,
+        env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      err += c;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: out, stderr: err });
+    });
+  });
+}
+
+describe('as a user who cannot write the tree (the container case)', () => {
+  it('an unwritable report names uid, owner and fix after the findings; an unreadable directory is listed', async () => {
+    const tree = tempDir('wasmci-owned-');
+    writeFileSync(path.join(tree, 'a.cfg'), `k=${fakeFixtureToken()}\n`);
+    mkdirSync(path.join(tree, 'locked'));
+    writeFileSync(path.join(tree, 'locked', 'b.cfg'), `k=${fakeFixtureToken()}\n`);
+    execFileSync('chmod', [asRoot ? '755' : '555', tree]);
+    execFileSync('chmod', [asRoot ? '700' : '000', path.join(tree, 'locked')]);
+    const uid = asRoot ? 65534 : process.getuid?.();
+    const gid = asRoot ? 65534 : process.getgid?.();
+    execFileSync('chmod', ['755', path.dirname(tree)]);
+    const r = await runAsOther(['scan', '.', '--plugin', '@scanfix', '--report', 'gitlab=gl.json'], tree);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('a.cfg'); // the findings came first
+    expect(r.stderr).toContain(
+      `cannot write the gitlab report ${path.join(tree, 'gl.json')}: permission denied (EACCES): wasmci runs as uid ${uid} (gid ${gid}), and ${tree} is owned by uid ${process.getuid?.()} (mode ${asRoot ? '755' : '555'})`,
+    );
+    expect(r.stderr).toContain('--user "$(id -u):$(id -g)"');
+    expect(r.stderr).not.toMatch(/disk space/);
+    expect(r.stderr).toContain('1 unreadable path(s) skipped, not scanned: locked/ (directory: EACCES)');
+    expect(r.stderr).not.toMatch(STACK);
   });
 });
 
