@@ -166,6 +166,41 @@ describe('report targets', () => {
     expect(after.rdev).toBe(before.rdev);
   });
 
+  it('--report json=/dev/stdout with stdout redirected to a file: the text, then the report, in that file', async () => {
+    const repo = GitRepo.init();
+    repo.write('a.cfg', `k=${fakeFixtureToken()}\n`).commit('a');
+    const out = path.join(tempDir(), 'out.txt');
+    const q = (s: string) => `'${s}'`;
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `${q(process.execPath)} ${q(inject('cli'))} scan . --plugin ${q(scanfix())} --report json=/dev/stdout > ${q(out)}; true`,
+      ],
+      { cwd: repo.dir, env: { ...process.env, CI: '', GITHUB_ACTIONS: '' } },
+    );
+    const text = readFileSync(out, 'utf8');
+    const at = text.indexOf('{\n');
+    expect(text.slice(0, at)).toContain('1 finding');
+    expect(JSON.parse(text.slice(at)).findings).toHaveLength(1);
+  });
+
+  it("wasmci run prints each step's findings before its reports; an unwritable report is a clear error", async () => {
+    const repo = GitRepo.init();
+    repo.write('a.cfg', `k=${fakeFixtureToken()}\n`).commit('a');
+    const cfg = path.join(tempDir(), 'run.yml');
+    writeFileSync(
+      cfg,
+      `run:\n  reports: { json: /dev/full }\n  steps:\n    - name: secrets\n      scan: { path: ${repo.dir}, plugin: ${scanfix()} }\n`,
+    );
+    const r = await runCli(['run', '-c', cfg], { cwd: repo.dir });
+    expect(r.code).toBe(3);
+    const stdout = r.stdout.toString();
+    expect(stdout).toMatch(/a\.cfg\n\s+1:3\s+high\s+fake-token/);
+    expect(r.stderr).toContain('cannot write the json report /dev/full: no space left on the device (ENOSPC)');
+    expect(r.stderr).not.toMatch(STACK);
+  });
+
   it('a FIFO outside the checkout is written in place', async () => {
     const repo = GitRepo.init();
     repo.write('a.cfg', `k=${fakeFixtureToken()}\n`).commit('a');

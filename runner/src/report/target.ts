@@ -8,8 +8,9 @@
  *   entry, never what it points to) — a planted link can neither redirect a write nor make it hang;
  * - a symlink outside the checkout (the user's own): followed; its final target is written atomically when it is a
  *   regular file or missing, in place otherwise;
- * - a FIFO or device outside the checkout (`/dev/stdout`, `/dev/null`, `/dev/full`): written in place (opened for
- *   writing, never renamed over: as root, a rename would replace `/dev/full` with a file).
+ * - a FIFO or device outside the checkout, and any path under /dev or /proc (`/dev/stdout`, `/dev/null`,
+ *   `/dev/full`): written in place (opened for appending, never renamed over: as root, a rename would replace
+ *   `/dev/full` with a file).
  * A write that fails is an error naming the path, the cause and the fix; for EACCES/EPERM also the job's uid and
  * the directory's owner (a container running as another user than the one owning the checkout is the usual cause).
  */
@@ -28,6 +29,9 @@ export type TargetKind = 'stdout' | 'atomic' | 'in-place';
 /** How to write `file` (see the module comment), and the path to write. */
 export function reportTarget(file: string, checkout?: Checkout): { kind: TargetKind; path: string } {
   if (file === STDOUT) return { kind: 'stdout', path: file };
+  // /dev/stdout, /dev/fd/N, /proc/self/fd/N name an open descriptor (a pipe, the file the shell redirected to):
+  // written where they point, appended like any write to that descriptor, never renamed over.
+  if (/^\/(dev|proc)\//.test(path.resolve(file))) return { kind: 'in-place', path: file };
   let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(file);
@@ -50,9 +54,13 @@ export function reportTarget(file: string, checkout?: Checkout): { kind: TargetK
   return { kind: target.isFile() || target.isDirectory() ? 'atomic' : 'in-place', path: real };
 }
 
-/** Opens an existing FIFO or device for writing and writes to it: no temp file, no rename, no fsync. */
+/**
+ * Opens a FIFO, device or descriptor path for writing and writes to it: no temp file, no rename, no fsync. In
+ * append mode: `wasmci scan --report json=/dev/stdout > out.txt` must add the report after the text already
+ * written to out.txt, not truncate it.
+ */
 async function writeInPlace(file: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(file, 'w');
+  const fh = await open(file, 'a');
   try {
     await fh.writeFile(data);
   } finally {
