@@ -165,6 +165,14 @@ describe('archives', () => {
     const one = await expandArchive('o.zip', 'zip', outer, { depth: 1, maxMemberBytes: 1 << 20 });
     expect(one.members).toEqual([]);
     expect(one.skipped[0]).toMatchObject({ path: 'o.zip!in.zip', reason: 'excluded' });
+    const { gzipSync } = await import('node:zlib');
+    const twice = await expandArchive('t.tar', 'tar', gzipSync(Buffer.alloc(4096)), {
+      depth: 2,
+      maxMemberBytes: 1 << 20,
+    });
+    expect(twice.skipped).toEqual([
+      { path: 't.tar', reason: 'unreadable', detail: 'archive: compressed twice (gzip inside tar)' },
+    ]);
     const bad = await expandArchive('bad.zip', 'zip', Buffer.from('not a zip at all, not at all'), {
       depth: 2,
       maxMemberBytes: 1 << 20,

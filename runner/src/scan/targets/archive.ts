@@ -178,6 +178,11 @@ function tarFiles(buf: Buffer): Promise<{ name: string; type: string; size: numb
     const parser = new Parser({ strict: true, zstd: false } as ConstructorParameters<typeof Parser>[0]);
     const files: { name: string; type: string; size: number; data?: Buffer }[] = [];
     parser.on('entry', (entry: ReadEntry) => {
+      // Stop listing early: each record costs memory before the member budget (member()) sees it.
+      if (files.length >= MAX_ARCHIVE_MEMBERS) {
+        entry.resume();
+        return void reject(new Refused(`more than ${MAX_ARCHIVE_MEMBERS} members`));
+      }
       const rec: { name: string; type: string; size: number; data?: Buffer } = {
         name: entry.path,
         type: entry.type,
@@ -193,6 +198,10 @@ function tarFiles(buf: Buffer): Promise<{ name: string; type: string; size: numb
     });
     parser.on('error', (err: Error) => reject(new Refused(`not a readable tar: ${err.message}`)));
     parser.on('end', () => resolve(files));
+    // tar's parser inflates a gzip stream on its own, outside the budget: gzip inside a `.tar` (or a .tgz whose
+    // content is gzip again) is refused, as for plugin bundles (sources/archive.ts).
+    if (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)
+      return reject(new Refused('compressed twice (gzip inside tar)'));
     parser.end(buf);
   });
 }
