@@ -525,7 +525,7 @@ describe('silence is a bug', () => {
     const tree = await runCli(['scan', '.', '--plugin', scanfix()], { cwd: repo.dir });
     expect(tree.code).toBe(1);
     expect(tree.stderr).toContain(
-      'the checked-out tree\'s plugin_config names unknown rules: disable: no rule "fake-tokn"',
+      'the checked-out tree\'s plugin config names unknown rules: disable: no rule "fake-tokn"',
     );
   });
 

@@ -83,7 +83,8 @@ function checkCwd(): void {
 export async function main(argv: string[] = process.argv): Promise<number> {
   guardStdio();
   try {
-    checkCwd();
+    // --version and --help need no directory; every command does (paths resolve against it).
+    if (!argv.slice(2).every((a) => ['-V', '--version', '-h', '--help'].includes(a))) checkCwd();
     const program = buildProgram();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
