@@ -527,6 +527,12 @@ describe('silence is a bug', () => {
     expect(tree.stderr).toContain(
       'the checked-out tree\'s plugin config names unknown rules: disable: no rule "fake-tokn"',
     );
+    // the same file outside the checkout is the pipeline's own: an error
+    const outside = path.join(tempDir(), 'wasmci.yml');
+    writeFileSync(outside, 'version: 1\nscan:\n  plugin_config: { disable: "fake-tokn" }\n');
+    const trusted = await runCli(['scan', '.', '--plugin', scanfix(), '--config-file', outside], { cwd: repo.dir });
+    expect(trusted.code).toBe(2);
+    expect(trusted.stderr).toContain('disable: no rule "fake-tokn" (did you mean fake-token?)');
   });
 
   it('--log-level info says what was scanned and why files were skipped', async () => {
