@@ -312,6 +312,14 @@ describe('as a user who cannot write the tree (the container case)', () => {
     expect(r.stderr).not.toMatch(/disk space/);
     expect(r.stderr).toContain('1 unreadable path(s) skipped, not scanned: locked/ (directory: EACCES)');
     expect(r.stderr).not.toMatch(STACK);
+    // the same tree as a git work tree: git lists nothing under locked/ and says so only on stderr
+    execFileSync('chmod', ['u+w', tree]);
+    execFileSync('git', ['init', '-q', tree]);
+    execFileSync('chmod', ['-R', 'a+rX', path.join(tree, '.git')]);
+    execFileSync('chmod', [asRoot ? '755' : '555', tree]);
+    const g = await runAsOther(['scan', '.', '--plugin', '@scanfix'], tree);
+    expect(g.code).toBe(1);
+    expect(g.stderr).toContain('1 unreadable path(s) skipped, not scanned: locked/ (directory: Permission denied)');
   });
 });
 

@@ -71,10 +71,10 @@ function classify(root: string, name: RawName): WalkItem | undefined {
  * scan/git.ts on the repository found there (explicit git dir and work tree, nothing from the repository's config
  * that runs a command); `cwd` is the scan root, so git lists what is under it, relative to it.
  */
-async function* gitPaths(root: string, repo: Repo): AsyncGenerator<RawName[]> {
+async function* gitPaths(root: string, repo: Repo, warnings?: string[]): AsyncGenerator<RawName[]> {
   const args = ['ls-files', '-co', '--exclude-standard', '--deduplicate', '-z'];
   // 64 KiB: longer than any path the kernel accepts (PATH_MAX 4096), so a name is never cut
-  for await (const records of gitRecords(repo, args, { cwd: root, sep: 0, maxRecord: 65536 })) {
+  for await (const records of gitRecords(repo, args, { cwd: root, sep: 0, maxRecord: 65536, warnings })) {
     const names: RawName[] = [];
     for (const r of records) if (r.length > 0) names.push(rawName(r));
     yield names;
@@ -179,7 +179,15 @@ export async function* listFiles(root: string, mode: { git: Repo } | 'walk' | 'a
     return items;
   };
   if (typeof mode === 'object') {
-    for await (const names of gitPaths(root, mode.git)) yield classified(names);
+    const warnings: string[] = [];
+    for await (const names of gitPaths(root, mode.git, warnings)) yield classified(names);
+    // git lists nothing under a directory it cannot open and says so only on stderr: said here as skipped.
+    const unreadable: WalkItem[] = [];
+    for (const w of warnings) {
+      const m = /^warning: could not open directory '(.*)': (.*)$/.exec(w);
+      if (m) unreadable.push({ skipped: { path: m[1] as string, reason: 'unreadable', detail: `directory: ${m[2]}` } });
+    }
+    if (unreadable.length) yield unreadable;
     return;
   }
   let names: RawName[] = [];
