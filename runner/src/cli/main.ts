@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, exitCodeFor, PluginError, RuntimeError, UsageError } from '../errors.js';
 import { maskSecrets, printable, printableLines } from '../log.js';
 import { VERSION } from '../version.js';
+import { guardStdio } from './io.js';
 import { register as registerCall } from './call.js';
 import { register as registerHook } from './hook.js';
 import { register as registerInspect } from './inspect.js';
@@ -59,15 +60,33 @@ function report(err: unknown): number {
     if (err.hint) process.stderr.write(`wasmci: hint: ${printable(maskSecrets(err.hint))}\n`);
     return exitCodeFor(err);
   }
-  // The stack's lines are kept as lines; each one, the message's included, is escaped.
-  process.stderr.write(
-    `wasmci: internal error: ${printableLines(maskSecrets((err as Error)?.stack ?? String(err)))}\n`,
-  );
+  // An error wasmci did not foresee: its message, one line, and no stack trace unless asked for (WASMCI_DEBUG=1):
+  // a CI log is read by people who need the cause and the fix, not the call chain.
+  const e = err as NodeJS.ErrnoException;
+  const text = process.env.WASMCI_DEBUG ? (e?.stack ?? String(err)) : (e?.message ?? String(err));
+  process.stderr.write(`wasmci: internal error: ${printableLines(maskSecrets(text))}\n`);
+  if (!process.env.WASMCI_DEBUG)
+    process.stderr.write('wasmci: hint: this is a bug in wasmci; rerun with WASMCI_DEBUG=1 and report the output\n');
   return ExitCode.runtime;
 }
 
-export async function main(argv: string[] = process.argv): Promise<number> {
+/** process.cwd() throws ENOENT when the working directory was removed (a CI cleanup, a shell left in a deleted dir). */
+function checkCwd(): void {
   try {
+    process.cwd();
+  } catch (err) {
+    throw new UsageError(
+      `the working directory no longer exists (${(err as NodeJS.ErrnoException).code ?? 'removed'})`,
+      'cd into an existing directory (e.g. the project checkout) and run the command again',
+    );
+  }
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  guardStdio();
+  try {
+    // --version and --help need no directory; every command does (paths resolve against it).
+    if (!argv.slice(2).every((a) => ['-V', '--version', '-h', '--help'].includes(a))) checkCwd();
     const program = buildProgram();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;

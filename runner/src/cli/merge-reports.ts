@@ -1,6 +1,7 @@
 /** `wasmci merge-reports OUT IN...`: one JSON report from the reports of a sharded scan (GitLab `parallel:`). */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { findCheckout } from '../core/checkout.js';
 import { FAIL_ON, type FailOn } from '../core/model.js';
 import { ExitCode } from '../errors.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
@@ -26,8 +27,11 @@ export function register(program: Command): void {
         const { result, redacted } = mergeResults(loaded);
         const failOn = flags.failOn ?? result.failOn ?? 'none';
         result.failOn = failOn;
-        await writeReport(flags.outputFormat, path.resolve(out), result, { redact: redacted });
+        // The summary first: a report that cannot be written must not hide it.
         if (flags.format) await writeStdout(renderReport(flags.format, result, { redact: redacted }));
+        const file = out === '-' ? out : path.resolve(out);
+        const checkout = findCheckout(process.env, process.cwd());
+        await writeReport(flags.outputFormat, file, result, { redact: redacted }, { checkout, toStdout: writeStdout });
         if (failing(result.findings, failOn).length) process.exitCode = ExitCode.findings;
       },
     );

@@ -19,11 +19,12 @@ import { compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { policyFrom, wideningGrants } from '../plugin/policy.js';
 import { publishCi } from '../report/ci/index.js';
 import { sectionEnd, sectionStart } from '../report/ci/gitlab.js';
-import { writeReport } from '../report/index.js';
+import { renderReport, writeReport } from '../report/index.js';
+import { colorFor } from '../report/text.js';
 import { SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
 import { createProgress } from '../scan/progress.js';
 import { writeStdout } from './io.js';
-import { parseReports } from './scan.js';
+import { checkStdoutReports, parseReports } from './scan.js';
 import { addSourceOptions, loadPlugin, type SourceFlags } from './source-options.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -107,6 +108,7 @@ async function runScanStep(
       configFile: cfg.file,
       redact: flags.redact,
       grants: { ...step.grants, logLevel: flags.logLevel },
+      fromTree: !trusted,
     },
     {
       log,
@@ -117,7 +119,11 @@ async function runScanStep(
     },
   );
   const opts = { redact: flags.redact, env: process.env };
-  for (const r of parseReports(step.reports, cwd)) await writeReport(r.format, r.file, result, opts);
+  // The step's findings reach the log (inside its section) before any report is written.
+  await writeStdout(renderReport('text', result, { ...opts, color: colorFor(process.stdout, process.env) }));
+  const checkout = findCheckout(process.env, cwd, [path.resolve(cwd, sc.path)]);
+  for (const r of parseReports(step.reports, cwd))
+    await writeReport(r.format, r.file, result, opts, { checkout, toStdout: writeStdout });
   return { step, code: scanExitCode(result), durationMs: Date.now() - started, result };
 }
 
@@ -237,7 +243,9 @@ export function register(program: Command): void {
         `${outcomes.map(summaryLine).join('\n')}\n`,
     );
     const reports = parseReports(cfg.reports, cwd);
-    if (results.length) for (const r of reports) await writeReport(r.format, r.file, results, opts);
+    checkStdoutReports(reports);
+    if (results.length)
+      for (const r of reports) await writeReport(r.format, r.file, results, opts, { checkout, toStdout: writeStdout });
     await publishCi(results, { ...opts, reportFile: reports[0]?.file });
     const counted = outcomes.filter((o) => !o.step.allowFailure).map((o) => o.code);
     const worst = [ExitCode.runtime, ExitCode.usage, ExitCode.findings].find((c) => counted.includes(c));

@@ -9,10 +9,13 @@ import { UsageError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { publishCi } from '../report/ci/index.js';
 import { renderReport, reportFormats, writeReport } from '../report/index.js';
+import { STDOUT } from '../report/target.js';
 import { colorFor } from '../report/text.js';
+import { findCheckout } from '../core/checkout.js';
 import { type ScanRequest, SCAN_TIMEOUT_MS, scan, scanExitCode } from '../scan/index.js';
 import { gitlabScanVariables } from '../scan/gitlab-variables.js';
 import { createProgress } from '../scan/progress.js';
+import { DEFAULT_ARCHIVE_DEPTH } from '../scan/targets/archive.js';
 import { DEFAULT_MAX_FILE_MIB, DEFAULT_RECYCLE_MIB, DEFAULT_VERIFY_TIMEOUT_S } from '../scan/settle.js';
 import { writeStdout } from './io.js';
 import { addSandboxOptions, grantsFromFlags, type SandboxFlags } from './sandbox-options.js';
@@ -46,6 +49,8 @@ interface ScanFlags extends SandboxFlags, SourceFlags {
   verifyTimeout?: string;
   resolve?: string[];
   onlyVerified?: boolean;
+  archives: boolean;
+  archiveDepth?: string;
 }
 
 export interface ReportSpec {
@@ -70,8 +75,19 @@ export function parseReports(specs: string[] | Record<string, string> | undefine
         `use one of: ${reportFormats().join(', ')}`,
       );
     }
-    return { format, file: path.resolve(cwd, file) };
+    return { format, file: file === STDOUT ? file : path.resolve(cwd, file) };
   });
+}
+
+/** At most one report may go to stdout: two would interleave into one unreadable stream. */
+export function checkStdoutReports(reports: ReportSpec[]): boolean {
+  const toStdout = reports.filter((r) => r.file === STDOUT);
+  if (toStdout.length > 1)
+    throw new UsageError(
+      `${toStdout.map((r) => `--report ${r.format}=-`).join(' and ')}: only one report can go to stdout`,
+      'write the others to files',
+    );
+  return toStdout.length === 1;
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -134,6 +150,8 @@ function request(dir: string, flags: ScanFlags, cwd: string): ScanRequest {
     ...(flags.verifyTimeout ? { verifyTimeoutS: positive('--verify-timeout', flags.verifyTimeout) } : {}),
     ...(flags.resolve ? { resolve: flags.resolve } : {}),
     ...(flags.onlyVerified ? { onlyVerified: true } : {}),
+    archives: flags.archives,
+    ...(flags.archiveDepth ? { archiveDepth: positiveInt('--archive-depth', flags.archiveDepth) } : {}),
   };
 }
 
@@ -158,6 +176,8 @@ export function register(program: Command): void {
     .option('--exclude <glob>', 'skip paths matching (repeatable)', collect)
     .option('--max-file-size <MiB>', `skip larger files, reported as skipped (default: ${DEFAULT_MAX_FILE_MIB})`)
     .option('--no-gitignore', 'scan ignored files too (e.g. build output or node_modules)')
+    .option('--no-archives', 'scan zip/jar/tar/tar.gz files as files, not as their members')
+    .option('--archive-depth <n>', `open archives nested this deep (default: ${DEFAULT_ARCHIVE_DEPTH})`)
     .option('--diff [base]', 'scan only what the commits since BASE add (default: CI_MERGE_REQUEST_DIFF_BASE_SHA)')
     .option('--history [range]', "scan every commit's added lines (default range: HEAD; `--all` for every ref)")
     .option(
@@ -199,6 +219,7 @@ export function register(program: Command): void {
     const log = createLogger((flags.logLevel ?? 'warn') as LogLevel);
     const req = request(dir, flags, cwd);
     const reports = parseReports(flags.report, cwd);
+    const reportToStdout = checkStdoutReports(reports);
     const result = await scan(req, {
       log,
       env,
@@ -207,9 +228,14 @@ export function register(program: Command): void {
       trustConfig: flags.trustConfig,
     });
     const opts = { redact: flags.redact, env };
-    // The findings reach the log first: a report that cannot be written must not hide them.
-    await writeStdout(renderReport(flags.format, result, { ...opts, color: colorFor(process.stdout, env) }));
-    for (const r of reports) await writeReport(r.format, r.file, result, opts);
+    // The findings reach the log first: a report that cannot be written must not hide them. With a report on
+    // stdout (--report FORMAT=-), they go to stderr, so stdout holds the report alone.
+    const out = reportToStdout ? process.stderr : process.stdout;
+    const shown = renderReport(flags.format, result, { ...opts, color: colorFor(out, env) });
+    if (reportToStdout) process.stderr.write(shown);
+    else await writeStdout(shown);
+    const checkout = findCheckout(env, cwd, [path.resolve(cwd, dir)]);
+    for (const r of reports) await writeReport(r.format, r.file, result, opts, { checkout, toStdout: writeStdout });
     await publishCi([result], { ...opts, reportFile: reports[0]?.file });
     process.exitCode = scanExitCode(result);
   });

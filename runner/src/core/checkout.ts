@@ -62,3 +62,25 @@ export function inCheckout(c: Checkout, file: string): boolean {
   const real = realish(file);
   return c.roots.some((r) => real === r || real.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
 }
+
+/**
+ * The directory a project's paths (in reports, in fingerprints) are relative to, for a scan of `root`: the CI
+ * project directory (GitLab `CI_PROJECT_DIR`, GitHub `GITHUB_WORKSPACE`), else the top of the work tree around
+ * `root`, else the working directory when `root` lies under it (a tree that is not a checkout has no better
+ * anchor), else `root` itself.
+ */
+export function projectDir(root: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+  const ci = env.CI_PROJECT_DIR || env.GITHUB_WORKSPACE;
+  if (ci) return path.resolve(ci);
+  const top = workTreeTop(root);
+  if (top) return top;
+  const rel = path.relative(path.resolve(cwd), path.resolve(root));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(root) : path.resolve(cwd);
+}
+
+/** Where `root` lies inside its project, as a posix path: '' at the top, or when `root` is outside it. */
+export function projectPrefix(root: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+  const rel = path.relative(realish(projectDir(root, env, cwd)), realish(root));
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return '';
+  return rel.split(path.sep).join('/');
+}

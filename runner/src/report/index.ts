@@ -4,15 +4,16 @@
  * A renderer takes a list so `wasmci run` can put several scans (one per step) into one report; `wasmci scan`
  * passes one.
  */
-import { RuntimeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { ScanResult } from '../core/model.js';
-import { writeFileAtomic } from '../core/atomic.js';
+import type { Checkout } from '../core/checkout.js';
 import { renderCodeQuality } from './codequality.js';
 import { renderGitlab } from './gitlab.js';
 import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';
 import { toProjectPaths } from './paths.js';
 import { renderSarif } from './sarif.js';
+import { writeTarget } from './target.js';
 import { renderText } from './text.js';
 
 export interface ReportOptions {
@@ -56,23 +57,23 @@ export function renderReport(format: string, result: ScanResult | readonly ScanR
   return r(PROJECT_PATHS.has(format) ? results.map((x) => toProjectPaths(x, opts.env)) : results, opts);
 }
 
-/** Renders first, then writes atomically: a failure in either leaves no partial file. */
+/** Where reports land: `-` is stdout (the caller's writer); the checkout decides which links are followed. */
+export interface ReportDestination {
+  checkout?: Checkout;
+  toStdout: (data: string) => Promise<void>;
+}
+
+/**
+ * Renders first, then writes (atomically for files; see target.ts for links, FIFOs and devices): a failure in
+ * either leaves no partial file, and an unwritable target is an error naming the path, the cause and the fix.
+ */
 export async function writeReport(
   format: string,
   file: string,
   result: ScanResult | readonly ScanResult[],
   opts: ReportOptions,
+  dest: ReportDestination,
 ): Promise<void> {
   const text = renderReport(format, result, opts);
-  try {
-    await writeFileAtomic(file, text);
-  } catch (err) {
-    // A full disk or a read-only directory is the environment's fault, not a crash: name the file and the cause.
-    const e = err as NodeJS.ErrnoException;
-    if (!e.code) throw err;
-    throw new RuntimeError(
-      `cannot write the ${format} report ${file}: ${e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.message}`,
-      'free disk space or write the report elsewhere; no partial report was left behind',
-    );
-  }
+  await writeTarget(file, text, { what: `${format} report`, ...dest });
 }

@@ -5,6 +5,7 @@
  */
 import { sarifVerification } from './verification.js';
 import type { Finding, RuleInfo, ScanResult, Severity } from '../core/model.js';
+import { occurrenceKeys } from './ids.js';
 import type { ReportOptions } from './index.js';
 import { redactIn } from './redact.js';
 import { GENERIC_REMEDIATION, isSecurityRule, ruleCatalogue, SECRETS_CWE } from './rules.js';
@@ -68,7 +69,7 @@ function rule(r: RuleInfo) {
   };
 }
 
-function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
+function result(f: Finding, key: string, ruleIndex: number, opts: ReportOptions) {
   return {
     ruleId: f.ruleId,
     ruleIndex,
@@ -89,7 +90,8 @@ function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
         },
       },
     ],
-    partialFingerprints: { 'wasmciFingerprint/v1': f.fingerprint },
+    // The same secret twice in one file shares a fingerprint; GitHub would fold the two alerts into one.
+    partialFingerprints: { 'wasmciFingerprint/v1': key },
     properties: {
       severity: f.severity,
       tags: f.tags,
@@ -102,6 +104,7 @@ function result(f: Finding, ruleIndex: number, opts: ReportOptions) {
 function run(r: ScanResult, opts: ReportOptions) {
   const rules = ruleCatalogue(r);
   const index = new Map(rules.map((x, i) => [x.id, i]));
+  const keys = occurrenceKeys(r.findings);
   return {
     tool: {
       driver: {
@@ -124,7 +127,7 @@ function run(r: ScanResult, opts: ReportOptions) {
         })),
       },
     ],
-    results: r.findings.map((f) => result(f, index.get(f.ruleId) as number, opts)),
+    results: r.findings.map((f, i) => result(f, keys[i] as string, index.get(f.ruleId) as number, opts)),
     columnKind: 'unicodeCodePoints',
   };
 }

@@ -296,6 +296,8 @@ export interface RecordOptions {
    * the rest is dropped, so memory stays bounded however long a line git prints (a binary blob shown `--text`).
    */
   maxRecord: number;
+  /** Filled with git's stderr lines (first 8 KiB) once it exits successfully: warnings such as unreadable dirs. */
+  warnings?: string[];
 }
 
 /**
@@ -350,6 +352,7 @@ export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions):
     if (child.exitCode === null) child.kill();
   }
   const code = await exited;
+  if (code === 0 && o.warnings) o.warnings.push(...stderr.split('\n').filter(Boolean));
   if (code !== 0 && code !== null) {
     throw new RuntimeError(
       `git ${args[0]} failed in ${printable(repo.top)} (exit ${code}): ${tail(stderr)}`,

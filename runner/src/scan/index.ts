@@ -4,15 +4,16 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { findCheckout, inCheckout } from '../core/checkout.js';
+import { findCheckout, inCheckout, projectPrefix } from '../core/checkout.js';
 import type { PluginDescription, ScanResult, SeverityOverride } from '../core/model.js';
 import { ExitCode, PluginError, UsageError } from '../errors.js';
 import { type Logger, printable, redactValue } from '../log.js';
-import { type CompiledPlugin, compilePlugin, type SandboxedPlugin } from '../plugin/host.js';
+import { type CompiledPlugin, compilePlugin, SandboxedPlugin } from '../plugin/host.js';
 import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
@@ -33,8 +34,10 @@ import type { Progress } from './progress.js';
 import { parseDescribe } from '../core/protocol.js';
 import { ScanPipeline, type SourceItem } from './scanner.js';
 import type { Shard } from './shard.js';
+import { archiveKindOf, expandArchive, MAX_ARCHIVE_FILE_BYTES } from './targets/archive.js';
 import { listFiles } from './targets/files.js';
 import { diffLines, historyLines, parsePatch, pushLines, stagedLines } from './targets/patch.js';
+import { describeUnknown, unknownRuleIds } from './rule-ids.js';
 import { applyWorkflow, failing } from './workflow.js';
 import { type ScanRequest, type ScanTarget, type SettledScan, settleScan, type VerifySettings } from './settle.js';
 import { verifyFindings } from './verify.js';
@@ -57,6 +60,8 @@ export interface ScanOptions {
   maxFileBytes: number;
   /** Honour .gitignore (files mode); false scans every file under root. */
   gitignore: boolean;
+  /** Archives on disk scanned as their members to this nesting depth; 0: not opened. */
+  archiveDepth?: number;
   shard?: Shard;
   overrides: SeverityOverride[];
   ignore?: IgnoreList;
@@ -71,6 +76,42 @@ export interface ScanOptions {
   progress?: Progress;
   /** Live verification after the workflow (the only network a scan makes). */
   verify?: VerifySettings;
+  /** For the project directory (CI_PROJECT_DIR, GITHUB_WORKSPACE) that fingerprints are relative to. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the plugin config's `disable`/`severity` came from: unknown ids are an error, or from the tree a warning. */
+  ruleIdsFrom?: Partial<Record<'disable' | 'severity', 'trusted' | 'tree'>>;
+}
+
+/**
+ * Checks the rule ids of `disable`/`severity` against the plugin's whole catalogue. `describe` answers after the
+ * plugin applied its config (disabled rules are gone), so the catalogue comes from one extra instance started
+ * without those two keys: ~0.3 s, paid only when they are set, alongside the scan.
+ */
+async function checkRuleIds(o: ScanOptions): Promise<void> {
+  const from = o.ruleIdsFrom ?? {};
+  const config = o.policy.config;
+  if (!from.disable && !from.severity) return;
+  const { disable: _d, severity: _s, ...rest } = config;
+  const plugin = await SandboxedPlugin.start(o.compiled, { ...o.policy, config: rest }, o.log, o.pluginName);
+  let rules: PluginDescription['rules'];
+  try {
+    if (!plugin.exports.includes('describe')) return;
+    rules = parseDescribe(await plugin.call('describe')).rules;
+  } finally {
+    await plugin.close();
+  }
+  if (!rules.length) return;
+  const unknown = unknownRuleIds(config, rules);
+  const errors = unknown.filter((u) => from[u.key] === 'trusted');
+  const warnings = unknown.filter((u) => from[u.key] === 'tree');
+  if (warnings.length)
+    o.log.warn(`the checked-out tree's plugin config names unknown rules: ${warnings.map(describeUnknown).join('; ')}`);
+  if (errors.length) {
+    throw new UsageError(
+      `plugin config names unknown rules: ${errors.map(describeUnknown).join('; ')}`,
+      `use the ids of \`wasmci inspect --json\` (describe.rules), or tag:NAME for a family; ${rules.length} rules are known`,
+    );
+  }
 }
 
 const MiB = 1024 * 1024;
@@ -143,12 +184,41 @@ function gitRoot(root: string, target: GitTarget, log: Logger): string {
   return repo.top;
 }
 
+/** A disk file that is an archive, as its members (targets/archive.ts); other items as they are. */
+async function expandArchives(items: SourceItem[], maxFileBytes: number, depth: number): Promise<SourceItem[]> {
+  const out: SourceItem[] = [];
+  for (const item of items) {
+    const kind = 'disk' in item && depth > 0 ? archiveKindOf(item.disk.path) : undefined;
+    if (!kind || !('disk' in item)) {
+      out.push(item);
+      continue;
+    }
+    const f = item.disk;
+    if (f.size > MAX_ARCHIVE_FILE_BYTES) {
+      out.push({ skipped: { path: f.path, reason: 'too-large', detail: `archive of ${f.size} bytes` } });
+      continue;
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(f.abs);
+    } catch (err) {
+      out.push({ skipped: { path: f.path, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code } });
+      continue;
+    }
+    const x = await expandArchive(f.path, kind, data, { depth, maxMemberBytes: maxFileBytes });
+    for (const s of x.skipped) out.push({ skipped: s });
+    for (const m of x.members) out.push({ patch: { path: m.path, data: m.data } });
+  }
+  return out;
+}
+
 async function* sources(
   root: string,
   target: ScanTarget,
   maxFileBytes: number,
   gitignore: boolean,
   log: Logger,
+  archiveDepth = 0,
 ): AsyncGenerator<SourceItem[]> {
   if (target.mode === 'files') {
     let mode: Parameters<typeof listFiles>[1] = 'all';
@@ -158,7 +228,10 @@ async function* sources(
       if (found.why) log.warn(`${printable(found.why)}: not used; listing the files without git`);
       mode = found.repo ? { git: found.repo } : 'walk';
     }
-    for await (const items of listFiles(root, mode)) yield items.map((i) => ('file' in i ? { disk: i.file } : i));
+    for await (const items of listFiles(root, mode)) {
+      const chunk: SourceItem[] = items.map((i) => ('file' in i ? { disk: i.file } : i));
+      yield archiveDepth > 0 ? await expandArchives(chunk, maxFileBytes, archiveDepth) : chunk;
+    }
     return;
   }
   // root is the top of the work tree (or a server's git dir) here (gitRoot)
@@ -186,10 +259,14 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
   });
   try {
     let exports: string[] = [];
-    const ready = pool.warmUp().then((p) => {
-      exports = p.exports;
-      return describe(p, o.pluginName, o.configFiles);
-    });
+    const checked = checkRuleIds(o);
+    const ready = Promise.all([
+      pool.warmUp().then((p) => {
+        exports = p.exports;
+        return describe(p, o.pluginName, o.configFiles);
+      }),
+      checked,
+    ]).then(([d]) => d);
     const pipeline = new ScanPipeline({
       pool,
       plugin: ready,
@@ -200,8 +277,9 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       batchBytes: o.batchBytes,
       batchFiles: o.batchFiles,
       progress: o.progress,
+      projectPrefix: projectPrefix(root, o.env ?? process.env),
     });
-    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log));
+    const out = await pipeline.run(sources(root, o.target, o.maxFileBytes, o.gitignore, o.log, o.archiveDepth));
     const plugin = await ready; // a scan of no files still needs it, and its start-up error
     if (o.redact) for (const f of out.findings) redactValue(f.secret);
     const w = applyWorkflow(out.findings, {
@@ -224,7 +302,7 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       });
     }
     const finishedAt = new Date();
-    return {
+    const result: ScanResult = {
       tool: { name: 'wasmci', version: VERSION },
       plugin,
       target: {
@@ -248,6 +326,17 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
       },
       suppressed: { ...w.suppressed, allowed: out.allowed },
     };
+    if (w.legacy.ignored || w.legacy.baseline) {
+      const where = [
+        w.legacy.ignored ? `${w.legacy.ignored} by the ignore file` : '',
+        w.legacy.baseline ? `${w.legacy.baseline} by the baseline` : '',
+      ].filter(Boolean);
+      o.log.warn(
+        `${where.join(' and ')} finding(s) matched through the old fingerprint (relative to the scanned directory, not the project): accepted in this version only; ` +
+          'update the entries with the fingerprints this scan prints (wasmci ignore add ...), or write a new baseline',
+      );
+    }
+    return result;
   } finally {
     o.progress?.stop();
     await pool.close();
@@ -274,6 +363,20 @@ export function gitleaksCounts(toml: string): { rules: number; allowlists: numbe
     rules: headers.filter((h) => name(h) === 'rules').length,
     allowlists: headers.filter((h) => /(^|\.)allowlists?$/.test(name(h))).length,
   };
+}
+
+/** Where `disable` and `severity` come from: the request (flags, a run step), else the project config. */
+function ruleIdOrigins(
+  req: ScanRequest,
+  project: Awaited<ReturnType<typeof loadConfig>>,
+  trusted: boolean,
+): ScanOptions['ruleIdsFrom'] {
+  const out: NonNullable<ScanOptions['ruleIdsFrom']> = {};
+  for (const k of ['disable', 'severity'] as const) {
+    if (req.grants.config?.[k] !== undefined) out[k] = req.fromTree ? 'tree' : 'trusted';
+    else if (project.scan.pluginConfig?.[k] !== undefined) out[k] = trusted ? 'trusted' : 'tree';
+  }
+  return out;
 }
 
 /** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
@@ -359,6 +462,7 @@ async function prepare(
       exclude: s.exclude,
       maxFileBytes: s.maxFileBytes,
       gitignore: s.gitignore,
+      archiveDepth: s.archiveDepth,
       shard: s.shard,
       overrides: s.overrides,
       ignore,
@@ -369,6 +473,8 @@ async function prepare(
       log,
       progress: deps.progress,
       ...(s.verify ? { verify: s.verify } : {}),
+      env,
+      ruleIdsFrom: ruleIdOrigins(req, project, trusted),
     },
   };
 }
@@ -400,6 +506,7 @@ export async function scan(req: ScanRequest, deps: ScanDeps): Promise<ScanResult
     parts.push(`${sup.baseline} finding(s) known to the baseline`);
   if (sup?.allowed) parts.push(`${sup.allowed} finding(s) allowed by inline comments`);
   if (parts.length) log.warn(`the checked-out tree suppressed: ${parts.join(', ')}`);
+  for (const line of coverageNotes(result, req, s)) log[line.level](line.text);
   if (result.errors.length) log.warn(`${result.errors.length} file(s) could not be scanned: the scan is incomplete`);
   return result;
 }
@@ -416,6 +523,59 @@ function summarizeVerification(result: ScanResult, budgetMs: number, onlyVerifie
     `verification: ${n.active} active, ${n.inactive} inactive, ${n.unknown} unknown` +
       (onlyVerified ? `; --only-verified dropped ${dropped} finding(s)` : ''),
   );
+}
+
+const SHOWN_PATHS = 5;
+
+/**
+ * What was scanned and why files were not, so silence never hides a mistake: a typo in --include, an empty or
+ * unreadable directory. `info` lines say what was scanned and the skip counts by reason; `warn` lines say that
+ * nothing was scanned (with the likeliest cause) and which directories could not be read.
+ */
+export function coverageNotes(
+  result: ScanResult,
+  req: Pick<ScanRequest, 'path' | 'include'>,
+  s: Pick<SettledScan, 'include' | 'exclude' | 'gitignore' | 'target'>,
+): { level: 'info' | 'warn'; text: string }[] {
+  const out: { level: 'info' | 'warn'; text: string }[] = [];
+  const byReason = new Map<string, number>();
+  for (const k of result.skipped) byReason.set(k.reason, (byReason.get(k.reason) ?? 0) + 1);
+  const excluded = result.stats.excluded ?? 0;
+  const skips = [...byReason].map(([r, n]) => `${r} ${n}`);
+  if (excluded) skips.push(`excluded by include/exclude globs ${excluded}`);
+  const mode =
+    s.target.mode === 'files'
+      ? `files${s.gitignore ? ', .gitignore honoured' : ', --no-gitignore'}`
+      : s.target.mode === 'diff'
+        ? `diff from ${s.target.base}`
+        : s.target.mode === 'history'
+          ? `history ${s.target.range}`
+          : s.target.mode === 'staged'
+            ? 'staged changes'
+            : 'pushed commits';
+  out.push({
+    level: 'info',
+    text: `scanned ${result.stats.files} file(s), ${result.stats.bytes} bytes, in ${printable(req.path)} (${printable(mode)}); skipped: ${skips.join(', ') || 'none'}`,
+  });
+  const unreadable = result.skipped.filter((k) => k.reason === 'unreadable');
+  if (unreadable.length) {
+    const first = unreadable.slice(0, SHOWN_PATHS).map((k) => `${printable(k.path)} (${printable(k.detail ?? '')})`);
+    out.push({
+      level: 'warn',
+      text: `${unreadable.length} unreadable path(s) skipped, not scanned: ${first.join(', ')}${unreadable.length > SHOWN_PATHS ? ', ...' : ''}`,
+    });
+  }
+  if (result.stats.files === 0 && result.errors.length === 0 && s.target.mode === 'files') {
+    let cause: string;
+    if (excluded && s.include.length)
+      cause = `no file matched --include ${s.include.map(printable).join(', ')} (${excluded} file(s) left out by the globs): check the glob (e.g. "src/**/*.ts")`;
+    else if (excluded) cause = `all ${excluded} file(s) were left out by the exclude globs`;
+    else if (result.skipped.length) cause = `all ${result.skipped.length} file(s) were skipped (${skips.join(', ')})`;
+    else
+      cause = `${printable(req.path)} holds no file to scan${s.gitignore ? ' (or .gitignore ignores all of them; --no-gitignore scans those too)' : ''}`;
+    out.push({ level: 'warn', text: `no file was scanned: ${cause}` });
+  }
+  return out;
 }
 
 /** A scan's exit code: 1 when findings reach the threshold, else 3 when a file could not be scanned, else 0. */

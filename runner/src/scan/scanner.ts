@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import { PluginError } from '../errors.js';
 import { allowedLines } from '../core/allow.js';
 import { type DiskBatch, type DiskFileOutcome, isBinary } from '../core/batch-reader.js';
-import { fingerprint, secretHash } from './fingerprint.js';
+import { fingerprint, projectPath, secretHash } from './fingerprint.js';
 import type { CommitInfo, Finding, PluginDescription, ScanError, SkippedFile } from '../core/model.js';
 import type { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
@@ -47,6 +47,8 @@ export interface ScanPipelineOptions {
   /** Close a batch at this many bytes or files. */
   batchBytes: number;
   batchFiles: number;
+  /** Where the scanned directory lies in the project (core/checkout.ts projectPrefix): fingerprints use it. */
+  projectPrefix?: string;
   /** Passed to the plugin in every batch header. */
   pluginOptions?: Record<string, unknown>;
   progress?: Progress;
@@ -122,7 +124,10 @@ export class ScanPipeline {
       this.#skip(item.skipped);
       return;
     }
-    const p = 'disk' in item ? item.disk.path : item.patch.path;
+    const full = 'disk' in item ? item.disk.path : item.patch.path;
+    // An archive member (`a.zip!x`) is selected by the archive's own path: globs and shards name files on disk.
+    const bang = 'patch' in item && !item.patch.commit ? full.indexOf('!') : -1;
+    const p = bang > 0 ? full.slice(0, bang) : full;
     if (!inShard(p, this.#o.shard)) return;
     if (!this.#included(p) || this.#excluded(p)) {
       this.#out.excluded++;
@@ -311,7 +316,7 @@ export class ScanPipeline {
         match: r.match,
         tags: r.tags,
         secretHash: sh,
-        fingerprint: fingerprint(r.path, r.ruleId, sh),
+        fingerprint: fingerprint(projectPath(this.#o.projectPrefix ?? '', r.path), r.ruleId, sh),
         plugin: { name: plugin.name, version: plugin.version },
       };
       if (r.entropy !== undefined) f.entropy = r.entropy;

@@ -13,6 +13,7 @@ import { parseResolve } from '../plugin/http.js';
 import type { Grants } from '../plugin/policy.js';
 import type { PushRange } from './targets/patch.js';
 import { type Shard, shardFrom } from './shard.js';
+import { DEFAULT_ARCHIVE_DEPTH } from './targets/archive.js';
 
 /** What the caller asks for; absent fields take the project config's value, then the default. */
 export interface ScanRequest {
@@ -56,6 +57,12 @@ export interface ScanRequest {
   resolve?: string[];
   /** Keep only findings verified active (needs verify). */
   onlyVerified?: boolean;
+  /** The request itself comes from a file in the checked-out tree (a `wasmci run` step of an untrusted config). */
+  fromTree?: boolean;
+  /** false: archives on disk are scanned as files (binary: skipped), not as their members. */
+  archives?: boolean;
+  /** How deep nested archives are opened (1: only archives in the tree, not archives inside them). */
+  archiveDepth?: number;
 }
 
 export type ScanTarget =
@@ -86,6 +93,8 @@ export interface SettledScan {
   /** Live verification, when asked for by the request or a trusted config. */
   verify?: VerifySettings;
   onlyVerified: boolean;
+  /** Archives found on disk are scanned as members to this depth; 0: not opened. */
+  archiveDepth: number;
   /** Plugin grants with the project's plugin config merged under the request's. */
   grants: Grants;
   /** What an untrusted project config changed, one phrase each, for a visible warning. */
@@ -244,6 +253,7 @@ export function settleScan(
     recycleBytes: (req.recycleAfterMiB ?? DEFAULT_RECYCLE_MIB) * MiB,
     ...(verify ? { verify } : {}),
     onlyVerified: !!req.onlyVerified,
+    archiveDepth: req.archives === false ? 0 : (req.archiveDepth ?? DEFAULT_ARCHIVE_DEPTH),
     grants: { ...req.grants, config: { ...(sc.pluginConfig ?? {}), ...(req.grants.config ?? {}) } },
     narrowing: project.file && !facts.trusted ? describeNarrowing(sc, req) : [],
     refused,

@@ -6,6 +6,7 @@
 import picomatch from 'picomatch';
 import type { FailOn, SeverityOverride } from '../core/model.js';
 import type { GitleaksIgnore } from './gitleaksignore.js';
+import { legacyFingerprint } from './fingerprint.js';
 import type { IgnoreList } from './ignore-file.js';
 import { type Finding, type Severity, severityRank } from '../core/model.js';
 
@@ -21,6 +22,8 @@ export interface WorkflowInput {
 export interface WorkflowOutput {
   findings: Finding[];
   suppressed: { baseline: number; ignored: number; disabled: number; gitleaksIgnored: number };
+  /** Findings matched only by their pre-project-relative fingerprint (fingerprint.ts), by source. */
+  legacy: { baseline: number; ignored: number };
 }
 
 function compileOverrides(list: SeverityOverride[]): ((f: Finding) => Severity | 'off' | undefined)[] {
@@ -43,6 +46,7 @@ export function compareFindings(a: Finding, b: Finding): number {
 export function applyWorkflow(findings: Finding[], w: WorkflowInput): WorkflowOutput {
   const overrides = compileOverrides(w.overrides);
   const suppressed = { baseline: 0, ignored: 0, disabled: 0, gitleaksIgnored: 0 };
+  const legacy = { baseline: 0, ignored: 0 };
   const out: Finding[] = [];
   for (const f0 of findings) {
     let severity: Severity | 'off' = f0.severity;
@@ -52,8 +56,10 @@ export function applyWorkflow(findings: Finding[], w: WorkflowInput): WorkflowOu
       continue;
     }
     const f = severity === f0.severity ? f0 : { ...f0, severity };
-    if (w.ignore?.matches(f)) {
+    const how = w.ignore?.match(f);
+    if (how) {
       suppressed.ignored++;
+      if (how === 'legacy') legacy.ignored++;
       continue;
     }
     if (w.gitleaksIgnore?.matches(f, w.gitleaksIds?.get(f.ruleId))) {
@@ -64,10 +70,15 @@ export function applyWorkflow(findings: Finding[], w: WorkflowInput): WorkflowOu
       suppressed.baseline++;
       continue;
     }
+    if (w.baseline?.has(legacyFingerprint(f))) {
+      suppressed.baseline++;
+      legacy.baseline++;
+      continue;
+    }
     out.push(f);
   }
   out.sort(compareFindings);
-  return { findings: out, suppressed };
+  return { findings: out, suppressed, legacy };
 }
 
 export function failing(findings: Finding[], failOn: FailOn): Finding[] {

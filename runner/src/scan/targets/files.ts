@@ -71,10 +71,10 @@ function classify(root: string, name: RawName): WalkItem | undefined {
  * scan/git.ts on the repository found there (explicit git dir and work tree, nothing from the repository's config
  * that runs a command); `cwd` is the scan root, so git lists what is under it, relative to it.
  */
-async function* gitPaths(root: string, repo: Repo): AsyncGenerator<RawName[]> {
+async function* gitPaths(root: string, repo: Repo, warnings?: string[]): AsyncGenerator<RawName[]> {
   const args = ['ls-files', '-co', '--exclude-standard', '--deduplicate', '-z'];
   // 64 KiB: longer than any path the kernel accepts (PATH_MAX 4096), so a name is never cut
-  for await (const records of gitRecords(repo, args, { cwd: root, sep: 0, maxRecord: 65536 })) {
+  for await (const records of gitRecords(repo, args, { cwd: root, sep: 0, maxRecord: 65536, warnings })) {
     const names: RawName[] = [];
     for (const r of records) if (r.length > 0) names.push(rawName(r));
     yield names;
@@ -121,14 +121,18 @@ interface OpenDir {
  * A walk outside git: .gitignore files at every level, `.git` directories skipped, sorted for determinism.
  * Iterative and synchronous: a recursive async generator costs a promise per level for every file it passes up.
  */
-function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
+function* walkPaths(root: string, useIgnore: boolean): Generator<RawName | SkippedFile> {
   const stack: OpenDir[] = [];
+  const unreadable: SkippedFile[] = [];
   const enter = (rel: RawName | undefined, levels: Level[]) => {
     const abs = rel ? absOf(root, rel) : root;
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-    } catch {
+    } catch (err) {
+      // A directory that cannot be listed is said, not skipped in silence: its files are not scanned.
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      unreadable.push({ path: rel ? `${rel.shown}/` : './', reason: 'unreadable', detail: `directory: ${code}` });
       return;
     }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -136,7 +140,12 @@ function* walkPaths(root: string, useIgnore: boolean): Generator<RawName> {
     stack.push({ rel, levels: here, entries, next: 0 });
   };
   enter(undefined, []);
-  while (stack.length > 0) {
+  while (stack.length > 0 || unreadable.length > 0) {
+    const u = unreadable.pop();
+    if (u) {
+      yield u;
+      continue;
+    }
     const dir = stack[stack.length - 1] as OpenDir;
     const e = dir.entries[dir.next++];
     if (!e) {
@@ -170,16 +179,29 @@ export async function* listFiles(root: string, mode: { git: Repo } | 'walk' | 'a
     return items;
   };
   if (typeof mode === 'object') {
-    for await (const names of gitPaths(root, mode.git)) yield classified(names);
+    const warnings: string[] = [];
+    for await (const names of gitPaths(root, mode.git, warnings)) yield classified(names);
+    // git lists nothing under a directory it cannot open and says so only on stderr: said here as skipped.
+    const unreadable: WalkItem[] = [];
+    for (const w of warnings) {
+      const m = /^warning: could not open directory '(.*)': (.*)$/.exec(w);
+      if (m) unreadable.push({ skipped: { path: m[1] as string, reason: 'unreadable', detail: `directory: ${m[2]}` } });
+    }
+    if (unreadable.length) yield unreadable;
     return;
   }
   let names: RawName[] = [];
+  const skipped: WalkItem[] = [];
   for (const name of walkPaths(root, mode === 'walk')) {
+    if ('reason' in name) {
+      skipped.push({ skipped: name });
+      continue;
+    }
     names.push(name);
     if (names.length === CHUNK) {
       yield classified(names);
       names = [];
     }
   }
-  yield classified(names);
+  yield [...skipped, ...classified(names)];
 }
