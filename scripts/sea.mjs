@@ -2,7 +2,10 @@
 // Builds wasmci as a Node single executable application (SEA): the esbuild bundle injected into a pinned, stripped
 // official Node binary taken from the npm registry (`node-linux-<arch>`), so the build needs no other host and gives
 // the same bytes every time.
-//   node scripts/sea.mjs [--arch x64|arm64] [--out FILE] [--bundle FILE]
+//   node scripts/sea.mjs [--arch x64|arm64] [--out FILE] [--bundle FILE] [--plugin FILE]
+// The secrets plugin (--plugin, default plugins/secrets/dist/secrets.wasm, built if missing) is embedded as the SEA
+// asset `secrets.wasm` (runner/src/scan/default-plugin.ts reads it with sea.getAsset), so the executable scans with
+// no other file: no image seed cache, no checkout.
 // The Node tarball is fetched once with `npm pack` into the build cache (WASMCI_BUILD_CACHE, default
 // ~/.cache/wasmci-build) and checked against the pinned sha512 before use; later builds are offline.
 // The preparation blob is made by the x64 Node of the same version: without code cache or snapshot it does not
@@ -95,6 +98,14 @@ function main() {
       });
       bundle = path.join(work, 'wasmci.cjs');
     }
+    let plugin = arg('--plugin', undefined);
+    if (plugin) plugin = path.resolve(plugin);
+    else {
+      plugin = path.join(root, 'plugins/secrets/dist/secrets.wasm');
+      if (!existsSync(plugin)) execFileSync('bash', [path.join(root, 'plugins/secrets/build.sh')], { stdio: 'inherit' });
+    }
+    if (!existsSync(plugin)) fail(`the plugin to embed is missing: ${plugin} (build it with bash plugins/secrets/build.sh)`);
+    copyFileSync(plugin, path.join(work, 'secrets.wasm'));
     // The blob must come from the same Node version as the executable (checked at start-up), hence the pinned x64.
     const blobNode = nodeBinary('x64');
     // Relative names inside the work dir: the blob records the main script's name, and a temp path would make every
@@ -110,6 +121,7 @@ function main() {
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false,
+        assets: { 'secrets.wasm': 'secrets.wasm' },
       }),
     );
     if (process.arch !== 'x64') fail('building the preparation blob needs an x64 build machine');

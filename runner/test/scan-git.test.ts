@@ -150,7 +150,7 @@ describe('wasmci scan --history', () => {
     repo.write('b.txt', 'two\n').commit('two');
     const clone = repo.shallowClone(1);
     const r = await scan(clone.dir, ['--history']);
-    expect(r.stderr).toMatch(/shallow clone.*GIT_DEPTH: 0/s);
+    expect(r.stderr).toMatch(/shallow clone.*git fetch --unshallow origin/s);
     expect(r.code).toBe(1); // the boundary commit carries the whole tree, so the token is still seen
     expect(r.findings.map((f) => f.secret)).toEqual([t]);
   });
