@@ -54,9 +54,19 @@ export function buildCacheDir() {
   return path.resolve(process.env.WASMCI_BUILD_CACHE || path.join(os.homedir(), '.cache', 'wasmci-build'));
 }
 
+/**
+ * Node 24 for x64, pinned the same way: GitHub's current Actions runtime (`runs.using: node24`), which
+ * runner/test/dist-action.test.ts runs the Action on.
+ */
+export const ACTIONS_NODE = {
+  version: '24.22.3',
+  integrity: 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+};
+
 /** The pinned node binary for an arch, extracted (unstripped) into the build cache; fetched on first use. */
-export function nodeBinary(arch) {
-  const integrity = INTEGRITY[arch];
+export function nodeBinary(arch, pin = { version: NODE_VERSION, integrity: INTEGRITY[arch] }) {
+  const NODE_VERSION = pin.version;
+  const integrity = pin.integrity;
   if (!integrity) fail(`unsupported --arch ${arch} (supported: ${Object.keys(INTEGRITY).join(', ')})`);
   const cache = buildCacheDir();
   mkdirSync(cache, { recursive: true });

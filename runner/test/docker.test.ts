@@ -67,7 +67,9 @@ describe('image on a Docker engine, README commands verbatim', () => {
     docker = await Dockerd.start({ socketGroup: RUNNER_UID });
     const loaded = docker.docker(['load', '-i', archive]);
     expect(loaded).toContain(`Loaded image: ${IMAGE}`);
-    process.stderr.write(`docker.test: image built in ${built - started} ms, engine up + loaded in ${Date.now() - built} ms\n`);
+    process.stderr.write(
+      `docker.test: image built in ${built - started} ms, engine up + loaded in ${Date.now() - built} ms\n`,
+    );
     for (const kind of ['leaky', 'clean'] as const) {
       const r = GitRepo.init();
       r.write('README.md', '# demo\n');
@@ -95,7 +97,12 @@ describe('image on a Docker engine, README commands verbatim', () => {
     return spawnSync(
       'setpriv',
       [`--reuid=${RUNNER_UID}`, `--regid=${RUNNER_UID}`, '--clear-groups', 'bash', '-c', command],
-      { cwd, env: { PATH: process.env.PATH ?? '', DOCKER_HOST: docker.host, ...env }, encoding: 'utf8', timeout: 120_000 },
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', DOCKER_HOST: docker.host, ...env },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
     );
   }
 
@@ -137,9 +144,7 @@ describe('image on a Docker engine, README commands verbatim', () => {
     execFileSync('tar', ['-xf', archive, '-C', dir]);
     const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8'));
     expect(index.manifests[0].annotations['org.opencontainers.image.ref.name']).toBe(IMAGE);
-    const manifest = JSON.parse(
-      readFileSync(path.join(dir, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'),
-    );
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'));
     for (const [k, v] of Object.entries(manifest.annotations ?? {})) expect(v, k).not.toBe('');
     expect(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'))[0].RepoTags).toEqual([IMAGE]);
   });
@@ -185,7 +190,9 @@ describe('image on a Docker engine, README commands verbatim', () => {
       expect(validateSarif(sarif)).toEqual([]);
       expect(sarif.runs[0].results).toHaveLength(kind === 'leaky' ? 1 : 0);
       // @actions/core's multi-line form: name<<DELIMITER, value, DELIMITER.
-      expect(readFileSync(output, 'utf8')).toMatch(new RegExp(`^findings<<(\\S+)\n${kind === 'leaky' ? 1 : 0}\n\\1$`, 'm'));
+      expect(readFileSync(output, 'utf8')).toMatch(
+        new RegExp(`^findings<<(\\S+)\n${kind === 'leaky' ? 1 : 0}\n\\1$`, 'm'),
+      );
       if (kind === 'leaky') {
         expect(r.stdout).toMatch(/::error file=src\/settings\.py,line=1/);
         expect(readFileSync(summary, 'utf8')).toMatch(/github-pat/);

@@ -102,7 +102,9 @@ function gitRoot(root: string, target: Exclude<ScanTarget, { mode: 'files' }>, l
       const shallow = isShallow(repo);
       throw new UsageError(
         `the diff base ${target.base} is not in this clone${shallow ? ' (it is a shallow clone)' : ''}`,
-        shallow ? `fetch more history: ${deepenHint('a larger depth')}` : `fetch it first (git fetch origin ${target.base}) or check the revision`,
+        shallow
+          ? `fetch more history: ${deepenHint('a larger depth')}`
+          : `fetch it first (git fetch origin ${target.base}) or check the revision`,
       );
     }
   } else {
