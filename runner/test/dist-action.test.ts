@@ -172,7 +172,7 @@ describe('GitHub Action from a release tag', () => {
     const r = runTagged(leaky.dir, {});
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).not.toMatch(/MODULE_NOT_FOUND|at .*\.cjs:\d+/);
-    expect(r.stdout).toMatch(/::error file=app\/config\.js,line=1/);
+    expect(r.stdout).toMatch(/::error [^\n]*file=app\/config\.js,line=1,/);
     expect(r.outputs).toContain('exit-code=1\n');
     expect(r.outputs).toContain('sarif-file=wasmci.sarif\n');
     expect(validateSarif(JSON.parse(readFileSync(path.join(leaky.dir, 'wasmci.sarif'), 'utf8')))).toEqual([]);
