@@ -145,11 +145,13 @@ function main() {
     chmodSync(exe, 0o755);
     // Symbols are ~18 MB of the binary and nothing at run time needs them; strip before injection (stripping after
     // would drop the injected note).
+    // arm64 needs binutils' aarch64 strip (Debian: binutils-aarch64-linux-gnu, in scripts/apt-packages.txt).
+    const strip = arch === 'arm64' && process.arch !== 'arm64' ? 'aarch64-linux-gnu-strip' : 'strip';
     try {
-      execFileSync('strip', ['--strip-all', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(strip, ['--strip-all', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       if (arch === 'x64') throw err;
-      process.stderr.write(`sea: strip cannot handle ${arch} here; the executable stays unstripped\n`);
+      process.stderr.write(`sea: ${strip} is not there or failed; the ${arch} executable stays unstripped (+15 MB)\n`);
     }
     const postject = path.join(root, 'node_modules/postject/dist/cli.js');
     execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {

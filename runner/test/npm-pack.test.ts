@@ -1,5 +1,6 @@
 /**
- * The npm package as users get it: `npm pack` (its prepack builds the bundle and the plugin) gives only what runs —
+ * The npm package as users get it: `npm pack` of the source tree (its prepack builds the bundle and the plugin;
+ * here the bundle under test stands in for that build) gives only what runs —
  * the self-contained CLI bundle, the secrets plugin, README, LICENSE, package.json — and no dependencies, so
  * `npm i -g ./wasmci-*.tgz` needs no registry, no Rust and no install script, and the installed `wasmci scan` and
  * `npx wasmci` find the plugin beside the bundle.
@@ -7,8 +8,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from './helpers/cli.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot, secretsWasm, tempDir } from './helpers/cli.js';
 import { fakeGithubToken } from './helpers/secrets.js';
 
 describe('npm package', () => {
@@ -16,7 +17,7 @@ describe('npm package', () => {
   let tgz: string;
   let files: string[];
   let pkg: { dependencies?: object; scripts?: Record<string, string> };
-  // A PATH with node and npm and nothing else: no cargo, no rustc, no git.
+  // A PATH with node, npm and sh and nothing else: no cargo, no rustc, no git.
   const nodeBin = path.join(work, 'node-bin');
   const prefix = path.join(work, 'prefix');
   const env = () => ({
@@ -29,17 +30,33 @@ describe('npm package', () => {
   });
 
   beforeAll(() => {
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
-      cwd: repoRoot,
+    // The whole source tree (what `npm pack` sees in a checkout), with the bundle under test as runner/dist; the
+    // prepack build is what CI's setup already ran (`npm run build`), so it is skipped here.
+    const src = path.join(work, 'src');
+    execFileSync('rsync', [
+      '-a',
+      '--exclude=node_modules',
+      '--exclude=.git',
+      '--exclude=target',
+      '--exclude=/dist',
+      `${repoRoot}/`,
+      `${src}/`,
+    ]);
+    execFileSync('mkdir', ['-p', path.join(src, 'runner/dist'), path.join(src, 'plugins/secrets/dist')]);
+    execFileSync('cp', [inject('cli'), path.join(src, 'runner/dist/wasmci.cjs')]);
+    execFileSync('cp', [secretsWasm, path.join(src, 'plugins/secrets/dist/secrets.wasm')]);
+    const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+      cwd: src,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
+      timeout: 120_000,
     });
     const info = JSON.parse(out.slice(out.indexOf('[')))[0];
     tgz = path.join(work, info.filename);
     files = info.files.map((f: { path: string }) => f.path).sort();
     execFileSync('mkdir', ['-p', nodeBin]);
     execFileSync('ln', ['-s', process.execPath, path.join(nodeBin, 'node')]);
+    execFileSync('ln', ['-s', '/bin/sh', path.join(nodeBin, 'sh')]); // npx runs bins through sh
     const npmCli = path.join(path.dirname(process.execPath), '../lib/node_modules/npm/bin');
     for (const b of ['npm', 'npx']) execFileSync('ln', ['-s', path.join(npmCli, `${b}-cli.js`), path.join(nodeBin, b)]);
     pkg = JSON.parse(execFileSync('tar', ['-xzOf', tgz, 'package/package.json'], { encoding: 'utf8' }));
@@ -55,6 +72,8 @@ describe('npm package', () => {
     ]);
     expect(pkg.dependencies ?? {}).toEqual({});
     for (const s of ['preinstall', 'install', 'postinstall']) expect(pkg.scripts?.[s], s).toBeUndefined();
+    // `npm pack` / `npm publish` in a checkout build first.
+    expect(pkg.scripts?.prepack).toBe('node scripts/build.mjs');
   });
 
   it('installs globally offline without Rust, and `wasmci scan` finds a secret (1) and passes a clean dir (0)', () => {
