@@ -6,9 +6,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fixture, repoRoot, secretsWasm, tempDir } from './helpers/cli.js';
 import { fakeGithubToken } from './helpers/secrets.js';
 
@@ -42,6 +42,7 @@ describe('single executable', () => {
     buildSea(a);
     buildSea(b);
   }, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true })); // two or three 105 MB executables
 
   it('is reproducible and smaller than the unstripped Node it is made from', () => {
     expect(sha(a)).toBe(sha(b));

@@ -7,12 +7,12 @@
  * image's default user, and a GitHub workspace owned by uid 1001. Needs root (dockerd), as CI has.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot, tempDir } from './helpers/cli.js';
+import { repoRoot, tempDir as makeTempDir } from './helpers/cli.js';
 import { GitRepo } from './helpers/git.js';
 import { buildImage, IMAGE, version } from './helpers/image.js';
 import { validateGitlabSecretDetection, validateSarif } from './helpers/schemas.js';
@@ -21,6 +21,13 @@ import { Dockerd } from './servers/dockerd.js';
 
 /** GitHub-hosted runners run steps as `runner`, uid/gid 1001, in a workspace that user owns. */
 const RUNNER_UID = 1001;
+/** Every directory this file makes (checkouts, the 55 MB archive), removed after the suite. */
+const made: string[] = [];
+function tempDir(prefix: string): string {
+  const d = makeTempDir(prefix);
+  made.push(d);
+  return d;
+}
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 
 function blocks(lang: string): string[] {
@@ -81,6 +88,7 @@ describe('image on a Docker engine, README commands verbatim', () => {
   }, 240_000);
   afterAll(async () => {
     await docker?.stop();
+    for (const d of made) rmSync(d, { recursive: true, force: true });
   }, 60_000);
 
   /** A fresh copy of a repository, as a runner would check it out: owner and modes applied recursively. */

@@ -94,8 +94,9 @@ describe('container image', () => {
   it('is one compressed layer within the size budget', () => {
     expect(image.layers).toHaveLength(1);
     expect(image.layers[0]?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
-    // Node 22's binary alone gzips to ~37 MB; see README "Image" for the measured numbers.
-    expect(statSync(ARCHIVE).size).toBeLessThan(48 * 2 ** 20);
+    // Node 22's binary alone gzips to ~37 MB, git's http(s) transport and its libcurl/TLS libraries ~8 MB; see
+    // README "Releases" for the measured numbers (54.8 MB when this budget was set).
+    expect(statSync(ARCHIVE).size).toBeLessThan(54 * 2 ** 20);
   });
 
   it('has no ENTRYPOINT, root as its default user, the wasmci user, and the seed cache configured', () => {

@@ -6,9 +6,9 @@
  * `npx wasmci` find the plugin beside the bundle.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot, secretsWasm, tempDir } from './helpers/cli.js';
 import { fakeGithubToken } from './helpers/secrets.js';
 
@@ -61,6 +61,7 @@ describe('npm package', () => {
     for (const b of ['npm', 'npx']) execFileSync('ln', ['-s', path.join(npmCli, `${b}-cli.js`), path.join(nodeBin, b)]);
     pkg = JSON.parse(execFileSync('tar', ['-xzOf', tgz, 'package/package.json'], { encoding: 'utf8' }));
   }, 300_000);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('holds only what runs, with no dependencies and no install scripts', () => {
     expect(files).toEqual([
