@@ -1,6 +1,7 @@
 /**
  * The image as users run it, on a real Docker engine (Debian's docker.io 20.10, started by the test with vfs; see
- * servers/dockerd.ts): the archive scripts/image.sh writes loads with `docker load` under the README's name, and
+ * servers/dockerd.ts): the archive scripts/image.sh writes loads with `docker load` (and `podman load`) under the
+ * README's name, and
  * every command the README gives — each `docker run` line, the GitHub workflow step, the GitLab jobs' scripts —
  * runs verbatim (extracted from README.md here, so the README cannot drift) against a leaky and a clean repository,
  * in the layouts CI runners make: GitLab's default (root-owned, umask 0000), a root-owned 755 project dir with the
@@ -129,7 +130,7 @@ describe('image on a Docker engine, README commands verbatim', () => {
     expect(githubRuns).toHaveLength(1);
     expect(gitlabJobs.length).toBeGreaterThanOrEqual(2);
     // Every image the README names is the one the archive is tagged with.
-    for (const m of README.matchAll(/registry\.gitlab\.com\/wasmci\/wasmci:[\w.-]+/g)) expect(m[0]).toBe(IMAGE);
+    for (const m of README.matchAll(/registry\.gitlab\.com\/wasmci\/wasmci:\d[\w.-]*/g)) expect(m[0]).toBe(IMAGE);
   });
 
   it('loads as the README names it, with the OCI labels and no empty annotations', () => {
@@ -155,6 +156,18 @@ describe('image on a Docker engine, README commands verbatim', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'));
     for (const [k, v] of Object.entries(manifest.annotations ?? {})) expect(v, k).not.toBe('');
     expect(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'))[0].RepoTags).toEqual([IMAGE]);
+  });
+
+  it('the same archive loads into podman under the same name (its OCI index)', () => {
+    const store = tempDir('wasmci-podman-');
+    const podman = (...args: string[]) =>
+      execFileSync(
+        'podman',
+        ['--root', path.join(store, 'root'), '--runroot', path.join(store, 'run'), '--storage-driver', 'vfs', ...args],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+    expect(podman('load', '-i', archive)).toContain(`Loaded image: ${IMAGE}`);
+    expect(podman('images', '--format', '{{.Repository}}:{{.Tag}}').trim()).toBe(IMAGE);
   });
 
   it.each(['leaky', 'clean'] as const)("runs the README's docker run line(s) as a user, %s repository", (kind) => {
