@@ -47,7 +47,9 @@ writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
 const rel = (d) => path.posix.join('blobs', ...d.split(':'));
 writeFileSync(
   path.join(layout, 'manifest.json'),
-  JSON.stringify([{ Config: rel(manifest.config.digest), RepoTags: [tag], Layers: manifest.layers.map((l) => rel(l.digest)) }]),
+  JSON.stringify([
+    { Config: rel(manifest.config.digest), RepoTags: [tag], Layers: manifest.layers.map((l) => rel(l.digest)) },
+  ]),
 );
 
 const epoch = process.env.SOURCE_DATE_EPOCH ?? '0';

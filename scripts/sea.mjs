@@ -112,9 +112,11 @@ function main() {
     if (plugin) plugin = path.resolve(plugin);
     else {
       plugin = path.join(root, 'plugins/secrets/dist/secrets.wasm');
-      if (!existsSync(plugin)) execFileSync('bash', [path.join(root, 'plugins/secrets/build.sh')], { stdio: 'inherit' });
+      if (!existsSync(plugin))
+        execFileSync('bash', [path.join(root, 'plugins/secrets/build.sh')], { stdio: 'inherit' });
     }
-    if (!existsSync(plugin)) fail(`the plugin to embed is missing: ${plugin} (build it with bash plugins/secrets/build.sh)`);
+    if (!existsSync(plugin))
+      fail(`the plugin to embed is missing: ${plugin} (build it with bash plugins/secrets/build.sh)`);
     copyFileSync(plugin, path.join(work, 'secrets.wasm'));
     // The blob must come from the same Node version as the executable (checked at start-up), hence the pinned x64.
     const blobNode = nodeBinary('x64');
