@@ -1,6 +1,7 @@
 // GitHub Action entry: turns the action's inputs (INPUT_* variables) into a `wasmci scan` command line and runs the
 // bundled runner in this process (the bundle calls process.exit with wasmci's exit code).
-// The bundle is runner/dist/wasmci.cjs, committed on release tags; WASMCI_BUNDLE points elsewhere (tests, dev).
+// The bundle is runner/dist/wasmci.cjs and the plugin plugins/secrets/dist/secrets.wasm, both committed on the
+// release commit that scripts/release.sh tags (never on a branch); WASMCI_BUNDLE points elsewhere (tests, dev).
 const path = require('node:path');
 const fs = require('node:fs');
 
@@ -30,13 +31,33 @@ const sarif = input('sarif-file');
 if (sarif) args.push('--report', `sarif=${sarif}`);
 args.push(...input('extra-args').split(/\s+/).filter(Boolean));
 
+// An output that cannot be written (missing or read-only GITHUB_OUTPUT) is a warning: the scan's exit code stands.
 function output(name, value) {
-  if (process.env.GITHUB_OUTPUT) fs.appendFileSync(process.env.GITHUB_OUTPUT, `${name}=${value}\n`);
+  if (!process.env.GITHUB_OUTPUT) return;
+  try {
+    fs.appendFileSync(process.env.GITHUB_OUTPUT, `${name}=${value}\n`);
+  } catch (err) {
+    process.stdout.write(
+      `::warning::wasmci: could not write the output ${name} to GITHUB_OUTPUT (${err.code || err.message})\n`,
+    );
+  }
 }
+// `sarif-file` names a report this run wrote, never a stale or absent one (a usage error writes none): the file's
+// identity before the scan against after it (the report is written to a temp file and renamed into place).
+const stamp = () => {
+  try {
+    const st = fs.statSync(sarif);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return undefined;
+  }
+};
+const before = sarif ? stamp() : undefined;
+const wroteSarif = () => stamp() !== undefined && stamp() !== before;
 const exit = process.exit;
 process.exit = (code) => {
   output('exit-code', String(code ?? 0));
-  if (sarif) output('sarif-file', sarif);
+  if (sarif && wroteSarif()) output('sarif-file', sarif);
   exit(code);
 };
 process.argv = [process.argv[0], 'wasmci', ...args];

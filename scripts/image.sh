@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Builds the wasmci container image reproducibly and writes it as an OCI archive.
 #   bash scripts/image.sh [--out FILE] [--tag NAME] [--arch x64|arm64] [--bundle FILE] [--plugin FILE]
-#                         [--rootfs-only] [--push DEST]
-# Steps: the single executable (scripts/sea.mjs) -> a rootfs in dist/image/rootfs holding exactly what it needs
-# (the executable, the shared libraries ldd lists, static busybox as /bin/sh, git for diff/history scans, CA
-# certificates, passwd/group with a non-root user, /tmp, the secrets plugin in a read-only seed cache) -> the
-# Dockerfile (FROM scratch + COPY) built by buildah without a daemon -> an OCI archive (default
-# dist/wasmci-image.oci.tar). Every file gets the same timestamp and the build runs with --timestamp, so two builds
-# give the same image digest. --push DEST also pushes (e.g. docker://registry.example.com/group/wasmci:1.0.0).
+#                         [--work DIR] [--rootfs-only] [--push DEST]
+# Steps: the single executable (scripts/sea.mjs) -> a rootfs in WORK/rootfs (--work, default dist/image) holding exactly what it needs
+# (the executable, the shared libraries ldd lists, static busybox as /bin/sh, git with its http(s) transport for
+# diff/history scans and `git fetch --deepen`, CA certificates, passwd/group, /tmp, the secrets plugin in a
+# read-only seed cache) -> the Dockerfile (FROM scratch + COPY) built by buildah without a daemon, with the OCI
+# labels (version, revision, created = the commit time) -> an archive (default dist/wasmci-image.oci.tar) that is
+# both an OCI layout and a `docker load` archive (scripts/image-archive.mjs), tagged --tag (default the README's
+# registry.gitlab.com/wasmci/wasmci:VERSION). Every file gets the commit's timestamp (SOURCE_DATE_EPOCH) and the
+# build runs with --timestamp, so two builds of one commit give the same image digest. --push DEST also pushes
+# (e.g. docker://registry.example.com/group/wasmci:1.0.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 out=dist/wasmci-image.oci.tar
-tag=wasmci:latest
+version=$(node -p 'require("./package.json").version')
+tag=registry.gitlab.com/wasmci/wasmci:$version
 arch=x64
 rootfs_only=0
+work=dist/image
 push=""
 bundle=()
 plugin=plugins/secrets/dist/secrets.wasm
@@ -26,12 +31,15 @@ while (($#)); do
     --arch) arch=$2; shift 2 ;;
     --bundle) bundle=(--bundle "$2"); shift 2 ;;
     --plugin) plugin=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
     --rootfs-only) rootfs_only=1; shift ;;
     --push) push=$2; shift 2 ;;
     *) echo "image.sh: unknown argument $1 (see the header of scripts/image.sh)" >&2; exit 2 ;;
   esac
 done
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
+# The commit's time, so `created` says when the source was made (not 1970) and a rebuild of a commit is identical.
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 started=$(date +%s)
 
 if [[ $arch != x64 && $rootfs_only == 0 ]]; then
@@ -41,18 +49,26 @@ if [[ $arch != x64 && $rootfs_only == 0 ]]; then
 fi
 
 # 1. The executable and the plugin to bake in.
-node scripts/sea.mjs --arch "$arch" --out dist/wasmci-linux-"$arch" "${bundle[@]}" >/dev/null
-sea=dist/wasmci-linux-$arch
+# Everything this build writes lies under WORK/rootfs (builds with different --work dirs can run side by side).
+rootfs=$work/rootfs
+rm -rf "$rootfs"
+mkdir -p "$rootfs/usr/local/bin"
+sea=$rootfs/usr/local/bin/wasmci
+node scripts/sea.mjs --arch "$arch" --out "$sea" "${bundle[@]}" >/dev/null
 [[ -f $plugin || $plugin != plugins/secrets/dist/secrets.wasm ]] || bash plugins/secrets/build.sh
 [[ -f $plugin ]] || { echo "image.sh: $plugin is missing and plugins/secrets/build.sh did not produce it" >&2; exit 1; }
 
 # 2. The rootfs.
-rootfs=dist/image/rootfs
-rm -rf dist/image
 mkdir -p "$rootfs"/{bin,etc/ssl/certs,usr/local/bin,usr/bin,usr/local/share/wasmci,tmp}
 chmod 1777 "$rootfs/tmp"
-install -m 0755 "$sea" "$rootfs/usr/local/bin/wasmci"
 install -m 0755 /usr/bin/git "$rootfs/usr/bin/git"
+# git runs its transports as helpers from its exec path: without them `git fetch https://…` fails with
+# "git: 'remote-https' is not a git command". curl is linked into them (libcurl and its TLS/HTTP2 libraries,
+# ~6 MB); the CA bundle below is what they verify against (SSL_CERT_FILE / git's http.sslCAInfo default).
+gitcore=$(git --exec-path)
+mkdir -p "$rootfs$gitcore"
+install -m 0755 "$gitcore/git-remote-http" "$rootfs$gitcore/git-remote-http"
+ln -s git-remote-http "$rootfs$gitcore/git-remote-https" # one program (hard links in Debian's package)
 
 # Exactly the libraries the dynamic binaries link against, at the paths ldd names (the loader included).
 copy_libs() {
@@ -65,6 +81,9 @@ copy_libs() {
 }
 copy_libs "$rootfs/usr/local/bin/wasmci"
 copy_libs "$rootfs/usr/bin/git"
+copy_libs "$rootfs$gitcore/git-remote-https"
+# `git fetch` runs `git index-pack`/`fetch-pack` as "git" from its exec path first.
+ln -s ../../bin/git "$rootfs$gitcore/git"
 
 busybox=$(command -v busybox || true)
 [[ -n $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 || {
@@ -108,11 +127,21 @@ command -v buildah >/dev/null || { echo "image.sh: buildah is needed (apt-get in
 store=$(mktemp -d "${TMPDIR:-/tmp}/wasmci-buildah-XXXXXX")
 trap 'buildah --root "$store/root" --runroot "$store/run" --storage-driver vfs rm -a >/dev/null 2>&1 || true; rm -rf "$store"' EXIT
 bah=(buildah --root "$store/root" --runroot "$store/run" --storage-driver vfs)
+created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+labels=(
+  --label "org.opencontainers.image.source=${WASMCI_IMAGE_SOURCE:-https://gitlab.com/wasmci/wasmci}"
+  --label "org.opencontainers.image.version=$version"
+  --label "org.opencontainers.image.revision=$revision"
+  --label "org.opencontainers.image.created=$created"
+  --label "org.opencontainers.image.licenses=$(node -p 'require("./package.json").license')"
+)
 "${bah[@]}" bud --quiet --isolation chroot --timestamp "$SOURCE_DATE_EPOCH" --omit-history --format oci \
-  -f Dockerfile -t "$tag" . >/dev/null
+  "${labels[@]}" -f Dockerfile -t "$tag" "$work" >/dev/null
 mkdir -p "$(dirname "$out")"
 rm -f "$out.tmp"
-"${bah[@]}" push --quiet --format oci --compression-format "${WASMCI_IMAGE_COMPRESSION:-gzip}" --compression-level "${WASMCI_IMAGE_COMPRESSION_LEVEL:-9}" --digestfile "$store/digest" "$tag" "oci-archive:$out.tmp:$tag"
+"${bah[@]}" push --quiet --format oci --compression-format "${WASMCI_IMAGE_COMPRESSION:-gzip}" --compression-level "${WASMCI_IMAGE_COMPRESSION_LEVEL:-9}" "$tag" "oci:$store/layout:$tag"
+# One file for both `docker load` (manifest.json, Docker 20.10+) and OCI tools (`podman load`, skopeo: index.json).
+node scripts/image-archive.mjs "$store/layout" "$out.tmp" "$tag" >"$store/digest"
 mv -f "$out.tmp" "$out"
 if [[ -n $push ]]; then
   "${bah[@]}" push --quiet --format oci "$tag" "$push"

@@ -2,7 +2,10 @@
 // Builds wasmci as a Node single executable application (SEA): the esbuild bundle injected into a pinned, stripped
 // official Node binary taken from the npm registry (`node-linux-<arch>`), so the build needs no other host and gives
 // the same bytes every time.
-//   node scripts/sea.mjs [--arch x64|arm64] [--out FILE] [--bundle FILE]
+//   node scripts/sea.mjs [--arch x64|arm64] [--out FILE] [--bundle FILE] [--plugin FILE]
+// The secrets plugin (--plugin, default plugins/secrets/dist/secrets.wasm, built if missing) is embedded as the SEA
+// asset `secrets.wasm` (runner/src/scan/default-plugin.ts reads it with sea.getAsset), so the executable scans with
+// no other file: no image seed cache, no checkout.
 // The Node tarball is fetched once with `npm pack` into the build cache (WASMCI_BUILD_CACHE, default
 // ~/.cache/wasmci-build) and checked against the pinned sha512 before use; later builds are offline.
 // The preparation blob is made by the x64 Node of the same version: without code cache or snapshot it does not
@@ -51,9 +54,19 @@ export function buildCacheDir() {
   return path.resolve(process.env.WASMCI_BUILD_CACHE || path.join(os.homedir(), '.cache', 'wasmci-build'));
 }
 
+/**
+ * Node 24 for x64, pinned the same way: GitHub's current Actions runtime (`runs.using: node24`), which
+ * runner/test/dist-action.test.ts runs the Action on.
+ */
+export const ACTIONS_NODE = {
+  version: '24.22.3',
+  integrity: 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+};
+
 /** The pinned node binary for an arch, extracted (unstripped) into the build cache; fetched on first use. */
-export function nodeBinary(arch) {
-  const integrity = INTEGRITY[arch];
+export function nodeBinary(arch, pin = { version: NODE_VERSION, integrity: INTEGRITY[arch] }) {
+  const NODE_VERSION = pin.version;
+  const integrity = pin.integrity;
   if (!integrity) fail(`unsupported --arch ${arch} (supported: ${Object.keys(INTEGRITY).join(', ')})`);
   const cache = buildCacheDir();
   mkdirSync(cache, { recursive: true });
@@ -95,6 +108,16 @@ function main() {
       });
       bundle = path.join(work, 'wasmci.cjs');
     }
+    let plugin = arg('--plugin', undefined);
+    if (plugin) plugin = path.resolve(plugin);
+    else {
+      plugin = path.join(root, 'plugins/secrets/dist/secrets.wasm');
+      if (!existsSync(plugin))
+        execFileSync('bash', [path.join(root, 'plugins/secrets/build.sh')], { stdio: 'inherit' });
+    }
+    if (!existsSync(plugin))
+      fail(`the plugin to embed is missing: ${plugin} (build it with bash plugins/secrets/build.sh)`);
+    copyFileSync(plugin, path.join(work, 'secrets.wasm'));
     // The blob must come from the same Node version as the executable (checked at start-up), hence the pinned x64.
     const blobNode = nodeBinary('x64');
     // Relative names inside the work dir: the blob records the main script's name, and a temp path would make every
@@ -110,6 +133,7 @@ function main() {
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false,
+        assets: { 'secrets.wasm': 'secrets.wasm' },
       }),
     );
     if (process.arch !== 'x64') fail('building the preparation blob needs an x64 build machine');
@@ -123,11 +147,13 @@ function main() {
     chmodSync(exe, 0o755);
     // Symbols are ~18 MB of the binary and nothing at run time needs them; strip before injection (stripping after
     // would drop the injected note).
+    // arm64 needs binutils' aarch64 strip (Debian: binutils-aarch64-linux-gnu, in scripts/apt-packages.txt).
+    const strip = arch === 'arm64' && process.arch !== 'arm64' ? 'aarch64-linux-gnu-strip' : 'strip';
     try {
-      execFileSync('strip', ['--strip-all', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(strip, ['--strip-all', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       if (arch === 'x64') throw err;
-      process.stderr.write(`sea: strip cannot handle ${arch} here; the executable stays unstripped\n`);
+      process.stderr.write(`sea: ${strip} is not there or failed; the ${arch} executable stays unstripped (+15 MB)\n`);
     }
     const postject = path.join(root, 'node_modules/postject/dist/cli.js');
     execFileSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], {

@@ -1,6 +1,7 @@
 /**
  * The container image, built by `scripts/image.sh` (buildah, vfs, chroot isolation) and checked from the OCI archive
- * it writes: reproducible, within its size budget, no ENTRYPOINT, a non-root user, and — run the way a container
+ * it writes: reproducible, within its size budget, no ENTRYPOINT, root by default (README: GitLab's root-owned
+ * project dirs) with an unprivileged user in /etc/passwd, and — run the way a container
  * runtime would (its layer unpacked, a fresh network namespace with no interfaces, the config's user and
  * environment, /proc and /dev/null provided) — `wasmci --version`, an offline scan with the baked plugin, and a diff
  * scan with the image's git. Needs root (chroot, unshare), as CI has.
@@ -8,26 +9,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { repoRoot, secretsWasm, tempDir } from './helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tempDir } from './helpers/cli.js';
+import { buildImage, version } from './helpers/image.js';
 import { GitRepo } from './helpers/git.js';
 import { validateGitlabSecretDetection } from './helpers/schemas.js';
 import { fakeGithubToken } from './helpers/secrets.js';
 
 const ARCHIVE = path.join(repoRoot, 'dist/wasmci-image.oci.tar');
-const version = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
 
 interface ImageConfig {
   config: { User?: string; Env?: string[]; Cmd?: string[]; Entrypoint?: string[] | null; WorkingDir?: string };
-}
-
-function buildImage(out: string): void {
-  const r = spawnSync('bash', ['scripts/image.sh', '--bundle', inject('cli'), '--plugin', secretsWasm, '--out', out], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 170_000,
-  });
-  if (r.status !== 0) throw new Error(`scripts/image.sh failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
 /** Reads an OCI archive: the manifest digest, the config, and the layer blobs. */
@@ -67,8 +59,8 @@ describe('container image', () => {
   });
 
   /** `docker run --network none IMAGE sh -c SCRIPT`, with the image's user, env and working dir. */
-  function run(script: string, workdir = image.config.config.WorkingDir ?? '/') {
-    const [u, g] = (image.config.config.User ?? '0:0').split(':');
+  function run(script: string, workdir = image.config.config.WorkingDir ?? '/', user = image.config.config.User) {
+    const [u, g] = (user ?? '0:0').split(':');
     return spawnSync(
       'unshare',
       [
@@ -102,17 +94,19 @@ describe('container image', () => {
   it('is one compressed layer within the size budget', () => {
     expect(image.layers).toHaveLength(1);
     expect(image.layers[0]?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
-    // Node 22's binary alone gzips to ~37 MB; see README "Image" for the measured numbers.
-    expect(statSync(ARCHIVE).size).toBeLessThan(48 * 2 ** 20);
+    // Node 22's binary alone gzips to ~37 MB, git's http(s) transport and its libcurl/TLS libraries ~8 MB; see
+    // README "Releases" for the measured numbers (54.8 MB when this budget was set).
+    expect(statSync(ARCHIVE).size).toBeLessThan(54 * 2 ** 20);
   });
 
-  it('has no ENTRYPOINT, a non-root user and the seed cache configured', () => {
+  it('has no ENTRYPOINT, root as its default user, the wasmci user, and the seed cache configured', () => {
     const c = image.config.config;
     expect(c.Entrypoint ?? null).toBeNull();
     expect(c.Cmd).toEqual(['wasmci', '--help']);
-    expect(c.User).toBe('10001:10001');
+    expect(c.User).toBe('0:0');
     expect(c.Env).toContain('WASMCI_SEED_CACHE=/usr/local/share/wasmci/cache');
-    const r = run('id -u && ls -ld /tmp');
+    expect(readFileSync(path.join(rootfs, 'etc/passwd'), 'utf8')).toMatch(/^wasmci:x:10001:10001:/m);
+    const r = run('id -u && ls -ld /tmp', '/', '10001:10001');
     expect(r.stdout).toMatch(/^10001\n/);
     expect(r.stdout).toMatch(/^drwxrwxrwt/m);
   });
@@ -150,7 +144,7 @@ describe('container image', () => {
     repo.git('-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit', '-qm', 'two');
     execFileSync('chmod', ['-R', 'a+rX', repo.dir]);
     execFileSync('chmod', ['a+w', repo.dir]);
-    const r = run('wasmci scan . --diff HEAD~1 --format json', '/repo');
+    const r = run('wasmci scan . --diff HEAD~1 --format json', '/repo', '10001:10001');
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/"path":\s*"b\.txt"/);
   });

@@ -89,7 +89,7 @@ describe('wasmci scan --diff', () => {
     const r = await runCli(['scan', clone.dir, '--plugin', fixture('scanfix.wasm'), '--diff', base]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not in this clone \(it is a shallow clone\)/);
-    expect(r.stderr).toMatch(/GIT_DEPTH/);
+    expect(r.stderr).toMatch(/git fetch --deepen=100 origin/); // outside CI: the command, no CI variable
     expect(r.stderr).not.toMatch(/fatal:/);
   });
 
@@ -150,8 +150,28 @@ describe('wasmci scan --history', () => {
     repo.write('b.txt', 'two\n').commit('two');
     const clone = repo.shallowClone(1);
     const r = await scan(clone.dir, ['--history']);
-    expect(r.stderr).toMatch(/shallow clone.*GIT_DEPTH: 0/s);
+    expect(r.stderr).toMatch(/shallow clone.*git fetch --unshallow origin/s);
     expect(r.code).toBe(1); // the boundary commit carries the whole tree, so the token is still seen
     expect(r.findings.map((f) => f.secret)).toEqual([t]);
+  });
+
+  it("says how to get more history in the CI's own words (GitLab, GitHub, a terminal)", async () => {
+    const repo = GitRepo.init();
+    repo.write('a.txt', 'one\n').commit('one');
+    const base = repo.git('rev-parse', 'HEAD').trim();
+    repo.write('b.txt', 'two\n').commit('two');
+    const clone = repo.shallowClone(1);
+    const gitlab = await scan(clone.dir, [`--diff=${base}`], { GITLAB_CI: 'true' });
+    expect(gitlab.code).toBe(2);
+    expect(gitlab.stderr).toMatch(
+      /shallow clone[\s\S]*GIT_DEPTH: 0 \(a larger depth\) in the job's variables, or run `git fetch --deepen=100 origin`/,
+    );
+    const github = await scan(clone.dir, [`--diff=${base}`], { GITHUB_ACTIONS: 'true' });
+    expect(github.stderr).toMatch(
+      /set `fetch-depth: 0` \(a larger depth\) under `with:` of actions\/checkout, or run `git fetch --deepen=100 origin`/,
+    );
+    const terminal = await scan(clone.dir, [`--diff=${base}`]);
+    expect(terminal.stderr).toMatch(/fetch more history: run `git fetch --deepen=100 origin` before the scan/);
+    expect(terminal.stderr).not.toMatch(/GIT_DEPTH|fetch-depth/);
   });
 });

@@ -17,7 +17,7 @@ import { type CompiledPlugin, compilePlugin, SandboxedPlugin } from '../plugin/h
 import { policyFrom, type SandboxPolicy } from '../plugin/policy.js';
 import { VERSION } from '../version.js';
 import { loadBaseline } from './baseline.js';
-import { defaultScanPlugin } from './default-plugin.js';
+import { defaultScanPlugin, embeddedScanPlugin, SEA_PLUGIN_ASSET } from './default-plugin.js';
 import { checkRef, findRepo, hasCommit, isShallow, type Repo, requireRepo } from './git.js';
 import {
   configError,
@@ -155,6 +155,19 @@ function targetRepo(root: string, target: GitTarget): Repo {
   return requireRepo(root, target.mode === 'push' ? 'a pre-push hook' : `--${target.mode}`);
 }
 
+/**
+ * How to get more history, in the words of the CI the scan runs in: actions/checkout clones with depth 1 by default
+ * (only the merge commit of a pull request), GitLab with GIT_DEPTH 20 (50 before 15.0). `git fetch` works in the
+ * image too (git's http(s) transport and CA certificates are in it).
+ */
+function deepenHint(what: string, fetch = '--deepen=100'): string {
+  const run = `run \`git fetch ${fetch} origin\` before the scan`;
+  if (process.env.GITHUB_ACTIONS === 'true')
+    return `set \`fetch-depth: 0\` (${what}) under \`with:\` of actions/checkout, or ${run}`;
+  if (process.env.GITLAB_CI === 'true') return `set GIT_DEPTH: 0 (${what}) in the job's variables, or ${run}`;
+  return run;
+}
+
 /** Checks the git preconditions of diff and history scans; returns the work tree's top directory. */
 function gitRoot(root: string, target: GitTarget, log: Logger): string {
   const repo = targetRepo(root, target);
@@ -168,7 +181,7 @@ function gitRoot(root: string, target: GitTarget, log: Logger): string {
       throw new UsageError(
         `the diff base ${target.base} is not in this clone${shallow ? ' (it is a shallow clone)' : ''}`,
         shallow
-          ? 'fetch more history: set GIT_DEPTH: 0 (or a larger depth) in the job, or run `git fetch --deepen=100 origin`'
+          ? `fetch more history: ${deepenHint('a larger depth')}`
           : `fetch it first (git fetch origin ${target.base}) or check the revision`,
       );
     }
@@ -177,7 +190,7 @@ function gitRoot(root: string, target: GitTarget, log: Logger): string {
     if (isShallow(repo)) {
       log.warn(
         'this is a shallow clone: --history scans only the commits present, and the oldest one appears to add every file. ' +
-          'Set GIT_DEPTH: 0 in the job (or `git fetch --unshallow`) to scan the full history.',
+          `To scan the full history: ${deepenHint('no depth limit', '--unshallow')}.`,
       );
     }
   }
@@ -443,8 +456,10 @@ async function prepare(
   const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
   const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
   const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
-  const ref = s.plugin ?? defaultScanPlugin(env);
-  const compiled = await compilePlugin(await deps.loadPlugin(ref), policy);
+  // The single executable carries its own plugin: it wins over files so the runner and plugin match.
+  const embedded = s.plugin === undefined ? embeddedScanPlugin() : undefined;
+  const ref = s.plugin ?? (embedded ? SEA_PLUGIN_ASSET : defaultScanPlugin(env));
+  const compiled = await compilePlugin(embedded ?? (await deps.loadPlugin(ref)), policy);
   return {
     s,
     fromTree,

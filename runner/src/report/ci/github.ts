@@ -60,8 +60,10 @@ export async function publishGithub(scanned: readonly ScanResult[], opts: Github
   if (findings.length > MAX_ANNOTATIONS) {
     core.warning(`wasmci: ${findings.length - MAX_ANNOTATIONS} more findings are not annotated; see the job summary`);
   }
-  core.setOutput('findings', String(findings.length));
-  if (opts.reportFile) core.setOutput('report', opts.reportFile);
+  fileCommand('GITHUB_OUTPUT', () => {
+    core.setOutput('findings', String(findings.length));
+    if (opts.reportFile) core.setOutput('report', opts.reportFile);
+  });
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   const s = core.summary.addHeading(`wasmci: ${findings.length} finding${findings.length === 1 ? '' : 's'}`, 2);
   for (const r of results) {
@@ -83,5 +85,35 @@ export async function publishGithub(scanned: readonly ScanResult[], opts: Github
       ]),
     ]);
   }
-  await s.write();
+  await fileCommandAsync('GITHUB_STEP_SUMMARY', () => s.write());
+}
+
+/**
+ * The outputs and the summary are extras: a runner whose GITHUB_OUTPUT or GITHUB_STEP_SUMMARY file cannot be written
+ * (missing, read-only, another uid's inside a container) gets a warning, and the scan's exit code stands.
+ */
+function fileCommand(variable: string, write: () => void): void {
+  try {
+    write();
+  } catch (err) {
+    warnUnwritable(variable, err);
+  }
+}
+
+async function fileCommandAsync(variable: string, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    warnUnwritable(variable, err);
+  }
+}
+
+function warnUnwritable(variable: string, err: unknown): void {
+  const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  core.warning(
+    printable(
+      `wasmci: could not write ${variable} (${process.env[variable] ?? 'unset'}: ${why}); the scan result stands. ` +
+        `Pass the variable and its directory to the container (-e ${variable} -v "$RUNNER_TEMP:$RUNNER_TEMP").`,
+    ),
+  );
 }
