@@ -100,6 +100,9 @@ fn examples_behave_as_declared() {
 fn remediation_and_docs_are_well_formed() {
     let mut bad = Vec::new();
     for spec in specs() {
+        if spec.remediation.is_none() || spec.docs.is_none() {
+            bad.push(format!("{}: every built-in rule needs remediation and docs", spec.id));
+        }
         if let Some(d) = &spec.docs {
             if !d.starts_with("https://") || d.contains(char::is_whitespace) {
                 bad.push(format!("{}: docs {:?} is not an https:// URL", spec.id, d));
