@@ -73,11 +73,16 @@ describe('wasmci run', () => {
     const out = (f: string) => readFileSync(path.join(dir, 'out', f), 'utf8');
     const gl = JSON.parse(out('gl-secret-detection-report.json'));
     expect(validateGitlabSecretDetection(gl)).toEqual([]);
-    expect(gl.vulnerabilities.map((v: Json) => v.identifiers[0].type).sort()).toEqual([
-      'secrets_rule_id',
-      'todo-markers_rule_id',
-      'todo-markers_rule_id',
-    ]);
+    // Each finding names its plugin's rule; a secrets rule that corresponds to a gitleaks default rule names that
+    // first (gitleaks_rule_id), so GitLab keeps tracking vulnerabilities its own analyzer created.
+    expect(
+      gl.vulnerabilities
+        .map(
+          (v: Json) =>
+            v.identifiers.find((i: Json) => i.type.endsWith('_rule_id') && i.type !== 'gitleaks_rule_id').type,
+        )
+        .sort(),
+    ).toEqual(['secrets_rule_id', 'todo-markers_rule_id', 'todo-markers_rule_id']);
     expect(gl.scan.scanner.id).toBe('secrets+todo-markers');
     const sarif = JSON.parse(out('wasmci.sarif'));
     expect(validateSarif(sarif)).toEqual([]);
