@@ -4,7 +4,7 @@
  * named on the command line; the ignore triage loop; archives; and no silent scans. Every case runs the built CLI;
  * pipes are real shell pipes; "no stack trace" means no `    at ` frame on stderr.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -30,25 +30,29 @@ const scanfix = () => fixture('scanfix.wasm');
 function piped(args: string[], tail: string, cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const cmd = `${q(process.execPath)} ${q(inject('cli'))} ${args.map(q).join(' ')} | ${tail}; echo "status=\${PIPESTATUS[0]}" >&2`;
+  const child = spawn('bash', ['-c', cmd], { cwd, env: { ...process.env, CI: '', GITLAB_CI: '', GITHUB_ACTIONS: '' } });
+  return collect(child).then(({ stdout, stderr }) => {
+    const m = /status=(\d+)\s*$/.exec(stderr);
+    return { status: Number(m?.[1] ?? -1), stdout, stderr: stderr.replace(/status=\d+\s*$/, '') };
+  });
+}
+
+/** A child's exit code and output as text, killed after 60 s (the pipe and other-user runs spawn by hand). */
+function collect(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', cmd], {
-      cwd,
-      env: { ...process.env, CI: '', GITLAB_CI: '', GITHUB_ACTIONS: '' },
-    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (c) => {
+    child.stdout?.on('data', (c) => {
       out += c;
     });
-    child.stderr.on('data', (c) => {
+    child.stderr?.on('data', (c) => {
       err += c;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
-    child.on('close', () => {
+    child.on('close', (code) => {
       clearTimeout(timer);
-      const m = /status=(\d+)\s*$/.exec(err);
-      resolve({ status: Number(m?.[1] ?? -1), stdout: out, stderr: err.replace(/status=\d+\s*$/, '') });
+      resolve({ code, stdout: out, stderr: err });
     });
   });
 }
@@ -264,32 +268,17 @@ function runAsOther(args: string[], cwd: string): Promise<{ code: number | null;
     copyFileSync(path.join(path.dirname(inject('cli')), f), path.join(bin, f));
   copyFileSync(scanfix(), path.join(bin, 'scanfix.wasm'));
   execFileSync('chmod', ['-R', 'a+rX', bin]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(bin, 'wasmci.cjs'), ...args.map((a) => a.replace('@scanfix', path.join(bin, 'scanfix.wasm')))],
-      {
-        cwd,
-        uid: 65534,
-        gid: 65534,
-        env: { PATH: process.env.PATH, HOME: '/nonexistent' },
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.stderr.on('data', (c) => {
-      err += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: out, stderr: err });
-    });
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(bin, 'wasmci.cjs'), ...args.map((a) => a.replace('@scanfix', path.join(bin, 'scanfix.wasm')))],
+    {
+      cwd,
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+    },
+  );
+  return collect(child);
 }
 
 describe('as a user who cannot write the tree (the container case)', () => {
