@@ -15,9 +15,6 @@ pub struct Keywords {
     table: Vec<u32>,
     /// For each state (by row offset / (nclasses * 4)): (start, end) into `outputs`.
     out_ranges: Vec<(u32, u32)>,
-    /// Per state: 1 if the state has outputs.
-    #[allow(dead_code)]
-    is_match: Vec<u8>,
     outputs: Vec<(u32, u32)>, // (pattern id, pattern length)
     npatterns: usize,
     max_len: usize,
@@ -57,10 +54,15 @@ impl Keywords {
             step_classes[b] = classes[b] * 4;
         }
 
-        // Trie, in one flat table (row = state): a plugin instance builds this at start-up, in wasm code
-        // that V8 has not optimised yet, so it avoids a vector per state.
-        let mut goto: Vec<u32> = vec![u32::MAX; nclasses];
-        let mut outs: Vec<Vec<(u32, u32)>> = vec![Vec::new()];
+        // Trie, in one flat table (row = state): a plugin instance builds this at start-up, in wasm code that V8
+        // has not optimised yet, so it allocates the table once, sized to the trie (13 254 states x 51 classes for
+        // the built-in rules), and keeps each state's own keywords as a list threaded through one vector.
+        let nstates = trie_size(patterns);
+        let mut goto: Vec<u32> = vec![u32::MAX; nstates * nclasses];
+        let mut next_state = 1usize;
+        const NONE: u32 = u32::MAX;
+        let mut own_head = vec![NONE; nstates];
+        let mut own: Vec<((u32, u32), u32)> = Vec::with_capacity(patterns.len()); // ((pattern, length), next)
         for (pid, p) in patterns.iter().enumerate() {
             let p = p.as_ref();
             if p.is_empty() {
@@ -70,17 +72,20 @@ impl Keywords {
             for &b in p {
                 let at = s * nclasses + classes[b as usize] as usize;
                 if goto[at] == u32::MAX {
-                    goto[at] = outs.len() as u32;
-                    goto.resize(goto.len() + nclasses, u32::MAX);
-                    outs.push(Vec::new());
+                    goto[at] = next_state as u32;
+                    next_state += 1;
                 }
                 s = goto[at] as usize;
             }
-            outs[s].push((pid as u32, p.len() as u32));
+            own.push(((pid as u32, p.len() as u32), own_head[s]));
+            own_head[s] = (own.len() - 1) as u32;
         }
+        debug_assert_eq!(next_state, nstates);
         // BFS for failure links, completing the DFA (class 0, bytes in no pattern, always goes back to the root).
-        let nstates = outs.len();
+        // A state's outputs are its own keywords and its failure state's outputs, which BFS has already laid out.
         let mut fail = vec![0u32; nstates];
+        let mut outputs: Vec<(u32, u32)> = Vec::new();
+        let mut out_ranges = vec![(0u32, 0u32); nstates];
         let mut queue = std::collections::VecDeque::new();
         for t in goto.iter_mut().take(nclasses) {
             if *t == u32::MAX {
@@ -91,34 +96,33 @@ impl Keywords {
         }
         while let Some(s) = queue.pop_front() {
             let f = fail[s] as usize;
-            if !outs[f].is_empty() {
-                let inherited = outs[f].clone();
-                outs[s].extend(inherited);
+            let start = outputs.len();
+            let mut o = own_head[s];
+            while o != NONE {
+                outputs.push(own[o as usize].0);
+                o = own[o as usize].1;
             }
-            let (row, frow) = (s * nclasses, f * nclasses);
-            for c in 0..nclasses {
-                let t = goto[row + c];
-                if t == u32::MAX {
-                    goto[row + c] = goto[frow + c];
-                } else {
-                    fail[t as usize] = goto[frow + c];
-                    queue.push_back(t as usize);
-                }
-            }
+            let (fa, fz) = out_ranges[f];
+            outputs.extend_from_within(fa as usize..fz as usize);
+            out_ranges[s] = (start as u32, outputs.len() as u32);
+            // f != s: a failure link points to a shallower state (whose row is complete).
+            let (row, frow) = if f < s {
+                let (a, b) = goto.split_at_mut(s * nclasses);
+                (&mut b[..nclasses], &a[f * nclasses..(f + 1) * nclasses])
+            } else {
+                let (a, b) = goto.split_at_mut(f * nclasses);
+                (&mut a[s * nclasses..(s + 1) * nclasses], &b[..nclasses])
+            };
+            complete_row(row, frow, &mut fail, &mut queue);
         }
-        let flags: Vec<u32> = outs.iter().map(|o| if o.is_empty() { 0 } else { MATCH_FLAG }).collect();
-        let table: Vec<u32> = goto.iter().map(|&t| (t * nclasses as u32 * 4) | flags[t as usize]).collect();
-        let mut outputs = Vec::new();
-        let mut out_ranges = Vec::with_capacity(nstates);
-        let mut is_match = Vec::with_capacity(nstates);
-        for o in &outs {
-            let start = outputs.len() as u32;
-            outputs.extend(o.iter().cloned());
-            out_ranges.push((start, outputs.len() as u32));
-            is_match.push(if o.is_empty() { 0 } else { 1 });
+        // The table in place of the trie (no second 2.7 MB allocation).
+        let mut table = goto;
+        for t in table.iter_mut() {
+            let (a, z) = out_ranges[*t as usize];
+            *t = (*t * nclasses as u32 * 4) | if a < z { MATCH_FLAG } else { 0 };
         }
         let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
-        Keywords { nclasses, classes: step_classes, table, out_ranges, is_match, outputs, npatterns: patterns.len(), max_len }
+        Keywords { nclasses, classes: step_classes, table, out_ranges, outputs, npatterns: patterns.len(), max_len }
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -266,6 +270,36 @@ impl Keywords {
     }
 }
 
+/// States of the trie of `patterns` (ASCII case folded), the root included: the sum over the sorted patterns of
+/// what each adds past its common prefix with the one before.
+fn trie_size<P: AsRef<[u8]>>(patterns: &[P]) -> usize {
+    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_ref()).collect();
+    sorted.sort_unstable_by(|a, b| a.iter().map(u8::to_ascii_lowercase).cmp(b.iter().map(u8::to_ascii_lowercase)));
+    let mut n = 1;
+    let mut prev: &[u8] = &[];
+    for p in sorted {
+        let common = p.iter().zip(prev).take_while(|(a, b)| a.eq_ignore_ascii_case(b)).count();
+        n += p.len() - common;
+        prev = p;
+    }
+    n
+}
+
+/// Completes one state's row from its failure state's row `frow`: a missing transition goes where the failure
+/// state's does, and a present one gets its failure link from it. Its own function, called once per state, so V8
+/// optimises it after the first few thousand calls (a loop inside `new` would run unoptimised to the end).
+#[inline(never)]
+fn complete_row(row: &mut [u32], frow: &[u32], fail: &mut [u32], queue: &mut std::collections::VecDeque<usize>) {
+    for (t, &ft) in row.iter_mut().zip(frow) {
+        if *t == u32::MAX {
+            *t = ft;
+        } else {
+            fail[*t as usize] = ft;
+            queue.push_back(*t as usize);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +351,13 @@ mod tests {
         assert_eq!(kept, (0..1 << 18).map(|i| i * 4).collect::<Vec<_>>());
         // the streams after the first buffer only non-overlapping hits
         assert!(starts.len() < (1 << 18) + (1 << 20) / 4 + 16, "{} hits", starts.len());
+    }
+    #[test]
+    fn the_table_is_sized_to_the_trie() {
+        let pats = ["sk_", "sk_live", "live", "AKIA", "akia", ""];
+        // root, s sk sk_ sk_l sk_li sk_liv sk_live, l li liv live, a ak aki akia
+        assert_eq!(trie_size(&pats), 16);
+        assert_eq!(Keywords::new(&pats).dims().0, 16);
     }
     #[test]
     fn empty() {

@@ -163,7 +163,15 @@ pub enum Precheck {
     Userinfo,
     /// The keyword starts a key name: up to 32 more key characters, then an assignment operator.
     KeyAssignment,
+    /// The keyword names a service, and `key`, `token` or `secret` follows on the same line within 64 bytes: the
+    /// shape of the service-name rules (`SERVICE_KEY_FORM`).
+    ServiceKey,
 }
+
+/// What a built-in service-name rule's regex has after the service name: up to 24 name characters, then `key`,
+/// `token` or `secret`. Such a rule gets the `ServiceKey` precheck: 325 of 1 103 rules, keyed on names that occur
+/// in clean code (`stream`, `together`, `outreach`) without a credential after them.
+const SERVICE_KEY_FORM: &str = r"[ \t\w.\-(]{0,24}?(?:key|token|secret)";
 
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -385,11 +393,18 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         Some("assignment") => Precheck::Assignment,
         Some("userinfo") => Precheck::Userinfo,
         Some("key-assignment") => Precheck::KeyAssignment,
+        Some("service-key") => Precheck::ServiceKey,
         Some(v) => return Err(format!("rule '{}': unknown precheck '{}'", id, v)),
     };
     let is_context_form = spec.regex.as_deref().map(|r| r.is_empty()).unwrap_or(true) && spec.context.is_some();
     let is_secret_form = spec.regex.as_deref().map(|r| r.is_empty()).unwrap_or(true) && spec.context.is_none() && spec.secret.is_some();
-    let precheck = if precheck == Precheck::None && is_context_form && builtin { Precheck::KeyAssignment } else { precheck };
+    let precheck = if precheck == Precheck::None && is_context_form && builtin {
+        Precheck::KeyAssignment
+    } else if precheck == Precheck::None && builtin && spec.regex.as_deref().map_or(false, |r| r.contains(SERVICE_KEY_FORM)) {
+        Precheck::ServiceKey
+    } else {
+        precheck
+    };
     let generic = spec.tags.iter().any(|t| t == "generic");
     let confidence = match spec.confidence.as_deref() {
         Some("high") => "high",

@@ -31,6 +31,11 @@ pub(super) fn admits(rule: &Rule, buf: &[u8], h: &Hit, fe: usize) -> bool {
                 return false;
             }
         }
+        Precheck::ServiceKey => {
+            if !precheck_service_key(buf, h.start, h.end, fe) {
+                return false;
+            }
+        }
     }
     if !rule.keywords_exact.is_empty() && !rule.keywords_exact.iter().any(|k| &buf[h.start..h.end] == k.as_slice()) {
         return false;
@@ -123,6 +128,29 @@ fn precheck_key_assignment(buf: &[u8], e: usize, fe: usize) -> bool {
     precheck_assignment(buf, j, fe)
 }
 
+/// `key`, `token` or `secret` (any case) on the keyword's line, within 64 bytes of it. The regex allows 24 name
+/// characters after the whole service name, which a keyword may only begin (`rev` of `rev_ai`); a keyword that is
+/// the token's prefix (`luma-`) comes at most 26 bytes after the word: 64 covers both.
+fn precheck_service_key(buf: &[u8], s: usize, e: usize, fe: usize) -> bool {
+    let mut lo = s;
+    while lo > 0 && lo + 64 > s && buf[lo - 1] != b'\n' {
+        lo -= 1;
+    }
+    let word = |j: usize, w: &[u8]| j + w.len() <= fe && buf[j..j + w.len()].eq_ignore_ascii_case(w);
+    for j in lo..(e + 64).min(fe) {
+        if buf[j] == b'\n' {
+            return false;
+        }
+        match buf[j] | 0x20 {
+            b'k' if word(j, b"key") => return true,
+            b't' if word(j, b"token") => return true,
+            b's' if word(j, b"secret") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// `://user:pass@`: an `@` after a `:` within the authority.
 fn precheck_userinfo(buf: &[u8], e: usize, fe: usize) -> bool {
     let end = (e + 256).min(fe);
@@ -136,4 +164,25 @@ fn precheck_userinfo(buf: &[u8], e: usize, fe: usize) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::precheck_service_key;
+
+    fn at(text: &str, kw: &str) -> bool {
+        let s = text.to_ascii_lowercase().find(kw).unwrap();
+        precheck_service_key(text.as_bytes(), s, s + kw.len(), text.len())
+    }
+
+    #[test]
+    fn service_key_wants_key_token_or_secret_on_the_keywords_line() {
+        assert!(at("XANO_API_TOKEN=eyJ...", "xano"));
+        assert!(at("const xanoMetadataSecret = \"...\"", "xano"));
+        assert!(at("[DEBUG] using lumaai api key luma-9d3e", "luma-"));
+        assert!(!at("// xano is a backend\nconst token = x", "xano"));
+        assert!(!at("token\nxano = 1", "xano"));
+        assert!(!at("streams together with others", "together"));
+        assert!(!at(&format!("xano{}key", " ".repeat(70)), "xano"));
+    }
 }
