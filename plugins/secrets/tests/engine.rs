@@ -515,3 +515,18 @@ fn key_prefix_and_secret_max_match_the_bounded_repeats_they_replace() {
     }
     assert!(found > 300, "too few findings ({}) to compare anything", found);
 }
+
+/// Found in the bench's clean corpus (aws-sdk 2.1692): AWS documentation values carry `EXAMPLE` inside, and a
+/// TypeScript union type after `=` is no password. A real value beside them still is a finding.
+#[test]
+fn aws_documentation_examples_and_union_types_are_not_findings() {
+    let clean = concat!(
+        "{\"SessionToken\": \"IQoJb3JpZ2luX2VjEOz////////////////////wEXAMPLEtMSJHMEUCIDoKK3JH9uGQE1z0sINr5M4jk+Na8KHDcCYRVjJCZEvOAiEA3OvJGtw1EcViOleS2vhs8VdCKFJQWPQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==\"}\n",
+        "{\"ClientRequestToken\": \"EXAMPLE1-90ab-cdef-fedc-ba987SECRET1\"}\n",
+    );
+    assert!(scan("apis/sts.examples.json", clean).is_empty(), "{:?}", scan("apis/sts.examples.json", clean));
+    let ts = "export type MqttPassword = Buffer|Uint8Array|Blob|string;\n";
+    assert!(scan("clients/iot.d.ts", ts).is_empty(), "{:?}", scan("clients/iot.d.ts", ts));
+    let real = "export const mqttPassword = 'Xk9mP2vL8qR4nWz7Tb3Y';\n";
+    assert_eq!(scan("src/mqtt.ts", real).len(), 1, "{:?}", scan("src/mqtt.ts", real));
+}

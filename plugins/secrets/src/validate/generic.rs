@@ -231,6 +231,19 @@ pub fn path_context(path: &str) -> Ctx {
     }
 }
 
+/// A TypeScript union type (`type MqttPassword = Buffer|Uint8Array|Blob|string`): identifiers joined by `|`, one
+/// of them a built-in type name.
+fn is_union_type(v: &[u8]) -> bool {
+    const TYPES: &[&[u8]] = &[
+        b"string", b"number", b"boolean", b"null", b"undefined", b"any", b"unknown", b"object", b"Buffer", b"Blob",
+        b"Uint8Array", b"ArrayBuffer", b"Readable", b"Promise", b"bigint", b"never", b"void",
+    ];
+    let parts: Vec<&[u8]> = v.split(|&b| b == b'|').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| !p.is_empty() && p[0].is_ascii_alphabetic() && p.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'<' | b'>' | b'[' | b']')))
+        && parts.iter().any(|p| TYPES.contains(p))
+}
+
 /// The generic-assignment rejections that depend on the value alone: the engine runs them on the
 /// value after a keyword's operator before opening a regex window (keys such as `input_token":"NextToken"`
 /// occur tens of thousands of times in bundled API models).
@@ -296,6 +309,9 @@ pub fn generic_value_ok(v: &[u8], quoted: bool, ctx: Ctx, env_style: bool) -> bo
         return false;
     }
     if v.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+        return false;
+    }
+    if !quoted && is_union_type(v) {
         return false;
     }
     // file names and dotted identifiers
