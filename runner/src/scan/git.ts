@@ -315,13 +315,14 @@ export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions):
   child.stderr.on('data', (c: Buffer) => {
     if (stderr.length < 8192) stderr += c.toString('utf8');
   });
-  const exited = new Promise<number | null>((resolve, reject) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (e) => reject(missingGit(e)));
-    child.on('close', (code) => resolve(code));
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
   exited.catch(() => undefined); // observed below; not unhandled if the consumer stops first
   let parts: Buffer[] = [];
   let kept = 0;
+  let complete = false;
   const take = (piece: Buffer) => {
     const room = o.maxRecord + 1 - kept;
     if (room <= 0 || piece.length === 0) return;
@@ -348,14 +349,19 @@ export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions):
       if (out.length) yield out;
     }
     if (kept > 0) yield [finish()];
+    complete = true;
   } finally {
-    if (child.exitCode === null) child.kill();
+    // Only a consumer that stopped early ends git. A git that has closed its stdout is left to exit: killing it
+    // then raced its exit status (128 for an object a partial clone lacks), and under load the failure was lost
+    // as a kill — a history scan of nothing that exited 0 (seen once in hostile-git.test, full suite, loaded
+    // machine).
+    if (!complete && child.exitCode === null) child.kill();
   }
-  const code = await exited;
+  const { code, signal } = await exited;
   if (code === 0 && o.warnings) o.warnings.push(...stderr.split('\n').filter(Boolean));
-  if (code !== 0 && code !== null) {
+  if (code !== 0) {
     throw new RuntimeError(
-      `git ${args[0]} failed in ${printable(repo.top)} (exit ${code}): ${tail(stderr)}`,
+      `git ${args[0]} failed in ${printable(repo.top)} (${code === null ? `signal ${signal}` : `exit ${code}`}): ${tail(stderr)}`,
       /promisor remote/.test(stderr)
         ? 'this is a partial clone (--filter) that lacks objects, and wasmci fetches nothing (protocol.allow=never): ' +
             'scan a full clone (no --filter in GIT_FETCH_EXTRA_FLAGS)'
