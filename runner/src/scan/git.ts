@@ -351,18 +351,21 @@ export async function* gitRecords(repo: Repo, args: string[], o: RecordOptions):
     if (kept > 0) yield [finish()];
     complete = true;
   } finally {
-    // Only a consumer that stopped early ends git. A git that has closed its stdout is left to exit: killing it
-    // then raced its exit status (128 for an object a partial clone lacks), and under load the failure was lost
-    // as a kill — a history scan of nothing that exited 0 (seen once in hostile-git.test, full suite, loaded
-    // machine).
+    // Only a consumer that stopped early ends git; a git that has closed its stdout is left to exit, and its
+    // status is read (killing it raced that status).
     if (!complete && child.exitCode === null) child.kill();
   }
+  // A death by signal is a failure too: a partial clone's `git log` dies of SIGPIPE when its fetch child is refused,
+  // and `code === null` used to pass as success — a history scan of nothing that exited 0 (hostile-git.test, twice
+  // in full runs on a loaded machine).
   const { code, signal } = await exited;
   if (code === 0 && o.warnings) o.warnings.push(...stderr.split('\n').filter(Boolean));
   if (code !== 0) {
     throw new RuntimeError(
       `git ${args[0]} failed in ${printable(repo.top)} (${code === null ? `signal ${signal}` : `exit ${code}`}): ${tail(stderr)}`,
-      /promisor remote/.test(stderr)
+      // git ends either way: exit 128 with "could not fetch … from promisor remote", or killed by SIGPIPE (its fetch
+      // child died) after only "transport 'ext' not allowed"
+      /promisor remote|transport '[^']*' not allowed/.test(stderr)
         ? 'this is a partial clone (--filter) that lacks objects, and wasmci fetches nothing (protocol.allow=never): ' +
             'scan a full clone (no --filter in GIT_FETCH_EXTRA_FLAGS)'
         : undefined,
