@@ -37,6 +37,16 @@ fn every_builtin_regex_compiles() {
         }
     }
     assert!(n > 300, "only {} built-in rules have a regex", n);
+    // and the allowlists' (the rules' own and the global one), also compiled on first use
+    let allows = engine().rules.iter().flat_map(|r| r.allow.iter().map(move |a| (r.id.as_str(), a)));
+    let mut m = 0;
+    for (id, a) in allows.chain(engine().allow.iter().map(|a| ("global", a))) {
+        for re in a.regexes.iter().chain(&a.paths) {
+            re.force().unwrap_or_else(|e| panic!("allowlist of {}: {}", id, e));
+            m += 1;
+        }
+    }
+    assert!(m > 10, "only {} built-in allowlist regexes", m);
 }
 
 #[test]

@@ -40,8 +40,12 @@ fn allow_matches<'b>(
     };
     let checks: [Option<bool>; 4] = [
         if a.commits.is_empty() { None } else { Some(commit.map(|c| a.commits.iter().any(|x| x == c)).unwrap_or(false)) },
-        if a.paths.is_empty() { None } else { Some(a.paths.iter().any(|p| p.is_match(path.as_bytes()))) },
-        if a.regexes.is_empty() { None } else { Some(a.regexes.iter().any(|r| target_match(r))) },
+        if a.paths.is_empty() {
+            None
+        } else {
+            Some(a.paths.iter().filter_map(|p| p.get()).any(|p| p.is_match(path.as_bytes())))
+        },
+        if a.regexes.is_empty() { None } else { Some(a.regexes.iter().filter_map(|r| r.get()).any(target_match)) },
         if a.stopwords.is_empty() {
             None
         } else {
