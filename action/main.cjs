@@ -53,7 +53,10 @@ const stamp = () => {
   }
 };
 const before = sarif ? stamp() : undefined;
-const wroteSarif = () => stamp() !== undefined && stamp() !== before;
+const wroteSarif = () => {
+  const now = stamp();
+  return now !== undefined && now !== before;
+};
 const exit = process.exit;
 process.exit = (code) => {
   output('exit-code', String(code ?? 0));

@@ -315,11 +315,11 @@ impl RuleRegex {
 }
 
 pub fn compile_allow(id: &str, a: &AllowSpec, builtin: bool) -> Result<Allow, String> {
-    let regex = |what: &str, r: &str, dialect: bool| -> Result<RuleRegex, String> {
+    let regex = |what: &str, r: &str, builtin_syntax: bool| -> Result<RuleRegex, String> {
         Ok(if builtin {
-            RuleRegex::lazy(regex_source(r, dialect))
+            RuleRegex::lazy(regex_source(r, builtin_syntax))
         } else {
-            RuleRegex::compiled(regex_source(r, dialect), compile(id, what, r, dialect)?)
+            RuleRegex::compiled(regex_source(r, builtin_syntax), compile(id, what, r, builtin_syntax)?)
         })
     };
     let mut regexes = Vec::new();

@@ -32,30 +32,29 @@ function oid(v: string | undefined, line: string, hook: string): string {
   return v;
 }
 
-/** pre-receive's stdin: one `<old> <new> <ref>` line per updated ref. */
-export function parseReceiveLines(input: string): RefUpdate[] {
-  return input
+/** A hook's stdin as its non-blank lines (a trailing CR dropped). */
+const lines = (input: string) =>
+  input
     .split('\n')
     .map((l) => l.replace(/\r$/, ''))
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const [old, nu, ref, ...rest] = line.split(' ');
-      if (!ref || rest.length) oid(undefined, line, 'pre-receive');
-      return { old: oid(old, line, 'pre-receive'), new: oid(nu, line, 'pre-receive'), ref: ref as string };
-    });
+    .filter((l) => l.trim() !== '');
+
+/** pre-receive's stdin: one `<old> <new> <ref>` line per updated ref. */
+export function parseReceiveLines(input: string): RefUpdate[] {
+  return lines(input).map((line) => {
+    const [old, nu, ref, ...rest] = line.split(' ');
+    if (!ref || rest.length) oid(undefined, line, 'pre-receive');
+    return { old: oid(old, line, 'pre-receive'), new: oid(nu, line, 'pre-receive'), ref: ref as string };
+  });
 }
 
 /** pre-push's stdin: one `<local-ref> <local-sha> <remote-ref> <remote-sha>` line per ref to update. */
 export function parsePushLines(input: string): RefUpdate[] {
-  return input
-    .split('\n')
-    .map((l) => l.replace(/\r$/, ''))
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const [, local, ref, remote, ...rest] = line.split(' ');
-      if (!ref || rest.length) oid(undefined, line, 'pre-push');
-      return { new: oid(local, line, 'pre-push'), ref: ref as string, old: oid(remote, line, 'pre-push') };
-    });
+  return lines(input).map((line) => {
+    const [, local, ref, remote, ...rest] = line.split(' ');
+    if (!ref || rest.length) oid(undefined, line, 'pre-push');
+    return { new: oid(local, line, 'pre-push'), ref: ref as string, old: oid(remote, line, 'pre-push') };
+  });
 }
 
 /**
