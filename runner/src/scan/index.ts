@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
