@@ -238,10 +238,14 @@ fn is_union_type(v: &[u8]) -> bool {
         b"string", b"number", b"boolean", b"null", b"undefined", b"any", b"unknown", b"object", b"Buffer", b"Blob",
         b"Uint8Array", b"ArrayBuffer", b"Readable", b"Promise", b"bigint", b"never", b"void",
     ];
-    let parts: Vec<&[u8]> = v.split(|&b| b == b'|').collect();
-    parts.len() >= 2
-        && parts.iter().all(|p| !p.is_empty() && p[0].is_ascii_alphabetic() && p.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'<' | b'>' | b'[' | b']')))
-        && parts.iter().any(|p| TYPES.contains(p))
+    // Checked for every unquoted generic value: no `|`, no allocation.
+    let identifier = |p: &[u8]| {
+        !p.is_empty()
+            && p[0].is_ascii_alphabetic()
+            && p.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'<' | b'>' | b'[' | b']'))
+    };
+    let parts = || v.split(|&b| b == b'|');
+    v.contains(&b'|') && parts().all(identifier) && parts().any(|p| TYPES.contains(&p))
 }
 
 /// The generic-assignment rejections that depend on the value alone: the engine runs them on the
