@@ -66,36 +66,37 @@ impl Keywords {
         const NONE: u32 = u32::MAX;
         let mut own_head = vec![NONE; nstates];
         let mut own: Vec<((u32, u32), u32)> = Vec::with_capacity(patterns.len()); // ((pattern, length), next)
-        for (pid, p) in patterns.iter().enumerate() {
-            let p = p.as_ref();
-            if p.is_empty() {
-                continue;
-            }
-            let mut s = 0usize;
-            for &b in p {
-                let at = s * nclasses + classes[b as usize] as usize;
+        // States numbered level by level (breadth first): the shallow states, where the walk spends nearly all its
+        // steps, are the first rows of the table, packed together.
+        // Measured natively on 200 MB of the bench corpus: walk 252 -> 236 ms (insertion order before).
+        let mut live: Vec<(usize, u32)> =
+            (0..patterns.len()).filter(|&i| !patterns[i].as_ref().is_empty()).map(|i| (i, 0u32)).collect();
+        let mut depth = 0usize;
+        while !live.is_empty() {
+            for (pid, s) in live.iter_mut() {
+                let p = patterns[*pid].as_ref();
+                let at = *s as usize * nclasses + classes[p[depth] as usize] as usize;
                 if goto[at] == 0 {
                     goto[at] = next_state as u32;
                     next_state += 1;
                 }
-                s = goto[at] as usize;
+                *s = goto[at];
+                if p.len() == depth + 1 {
+                    own.push(((*pid as u32, p.len() as u32), own_head[*s as usize]));
+                    own_head[*s as usize] = (own.len() - 1) as u32;
+                }
             }
-            own.push(((pid as u32, p.len() as u32), own_head[s]));
-            own_head[s] = (own.len() - 1) as u32;
+            depth += 1;
+            live.retain(|(pid, _)| patterns[*pid].as_ref().len() > depth);
         }
         debug_assert_eq!(next_state, nstates);
-        // BFS for failure links, completing the DFA (class 0, bytes in no pattern, always goes back to the root).
-        // A state's outputs are its own keywords and its failure state's outputs, which BFS has already laid out.
+        // Failure links in state order (= breadth first), completing the DFA (class 0, bytes in no pattern, always
+        // goes back to the root). A state's outputs are its own keywords and its failure state's outputs, which
+        // come earlier.
         let mut fail = vec![0u32; nstates];
         let mut outputs: Vec<(u32, u32)> = Vec::new();
         let mut out_ranges = vec![(0u32, 0u32); nstates];
-        let mut queue = std::collections::VecDeque::new();
-        for &t in goto.iter().take(nclasses) {
-            if t != 0 {
-                queue.push_back(t as usize);
-            }
-        }
-        while let Some(s) = queue.pop_front() {
+        for s in 1..nstates {
             let f = fail[s] as usize;
             let start = outputs.len();
             let mut o = own_head[s];
@@ -106,15 +107,9 @@ impl Keywords {
             let (fa, fz) = out_ranges[f];
             outputs.extend_from_within(fa as usize..fz as usize);
             out_ranges[s] = (start as u32, outputs.len() as u32);
-            // f != s: a failure link points to a shallower state (whose row is complete).
-            let (row, frow) = if f < s {
-                let (a, b) = goto.split_at_mut(s * nclasses);
-                (&mut b[..nclasses], &a[f * nclasses..(f + 1) * nclasses])
-            } else {
-                let (a, b) = goto.split_at_mut(f * nclasses);
-                (&mut a[s * nclasses..(s + 1) * nclasses], &b[..nclasses])
-            };
-            complete_row(row, frow, &mut fail, &mut queue);
+            // f < s: a failure link points to a shallower state, numbered earlier, whose row is complete.
+            let (a, b) = goto.split_at_mut(s * nclasses);
+            complete_row(&mut b[..nclasses], &a[f * nclasses..(f + 1) * nclasses], &mut fail);
         }
         // The table in place of the trie (no second 2.7 MB allocation).
         let mut table = goto;
@@ -290,13 +285,12 @@ fn trie_size<P: AsRef<[u8]>>(patterns: &[P]) -> usize {
 /// state's does, and a present one gets its failure link from it. Its own function, called once per state, so V8
 /// optimises it after the first few thousand calls (a loop inside `new` would run unoptimised to the end).
 #[inline(never)]
-fn complete_row(row: &mut [u32], frow: &[u32], fail: &mut [u32], queue: &mut std::collections::VecDeque<usize>) {
+fn complete_row(row: &mut [u32], frow: &[u32], fail: &mut [u32]) {
     for (t, &ft) in row.iter_mut().zip(frow) {
         if *t == 0 {
             *t = ft;
         } else {
             fail[*t as usize] = ft;
-            queue.push_back(*t as usize);
         }
     }
 }
