@@ -248,14 +248,24 @@ function gitleaksId(o: Record<string, unknown>, where: string): { gitleaks?: str
   return { gitleaks: v };
 }
 
+/**
+ * Whether `v` has a space or a C0/C1 control character. One regex test and a plain loop: a callback and a regex per
+ * character of 1 103 rules' links was ~16 ms of every scan's start (CPU profile of a one-file scan).
+ */
+function hasControlOrSpace(v: string): boolean {
+  if (/\s/u.test(v)) return true;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
 /** An optional documentation link: reports turn it into a clickable URL, so only https:// without spaces or controls. */
 function httpsUrl(o: Record<string, unknown>, key: 'docs', where: string): { docs?: string } {
   const v = str(o, key, where, true);
   if (!v) return {};
-  const controlOrSpace = [...v].some(
-    (c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f),
-  );
-  if (!v.startsWith('https://') || v.length > 508 || v.length < 9 || controlOrSpace)
+  if (!v.startsWith('https://') || v.length > 508 || v.length < 9 || hasControlOrSpace(v))
     throw new ProtocolError(`${where}.${key} must be an https:// URL without spaces`);
   return { [key]: v };
 }
