@@ -50,6 +50,16 @@ mod exports {
         ENGINE.get_or_init(|| build_engine(cfg)).as_ref().map_err(|e| e.clone())
     }
 
+    /// Build-time pre-initialisation (preinit.mjs, run by build.sh): builds what every instance builds the same way
+    /// (the built-in rules, their keyword automaton, the gitleaks id table), so a snapshot of linear memory taken
+    /// after this call is the plugin's starting memory. It must not read anything from the host: the plugin config
+    /// (CONFIG), the input and the clock belong to the running instance. Returns 1 when the built-in engine built.
+    #[no_mangle]
+    pub extern "C" fn wasmci_preinit() -> i32 {
+        let _ = crate::gitleaks::ids();
+        DEFAULT_ENGINE.is_ok() as i32
+    }
+
     #[no_mangle]
     pub extern "C" fn describe() -> i32 {
         match engine() {
