@@ -35,12 +35,17 @@ impl PluginConfig {
     }
 }
 
-pub static BUILTIN: Lazy<Result<(Vec<Rule>, Vec<Allow>), String>> = Lazy::new(rules::load_builtin);
-
+/// The engine of the built-in rules (the plugin's default; built at build time into the pre-initialised module).
 pub static DEFAULT_ENGINE: Lazy<Result<Engine, String>> = Lazy::new(|| {
-    let (r, a) = BUILTIN.as_ref().map_err(|e| e.clone())?;
-    Ok(Engine::new(r.clone(), a.clone()))
+    let (r, a) = rules::load_builtin()?;
+    Ok(Engine::new(r, a))
 });
+
+/// The built-in rules and allowlists: the default engine's, so memory (and the pre-initialised module's memory
+/// snapshot) holds one copy of them. An engine built from them clones them.
+pub fn builtin() -> Result<(&'static [Rule], &'static [Allow]), String> {
+    DEFAULT_ENGINE.as_ref().map(|e| (&e.rules[..], &e.allow[..])).map_err(|e| e.clone())
+}
 
 #[derive(serde::Deserialize, Default)]
 struct AllowJson {
@@ -176,9 +181,9 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 }
 
 pub fn build_engine(cfg: &PluginConfig) -> Result<Engine, String> {
-    let (builtin, builtin_allow) = BUILTIN.as_ref().map_err(|e| e.clone())?;
-    let mut rules: Vec<Rule> = builtin.clone();
-    let mut allows: Vec<Allow> = builtin_allow.clone();
+    let (builtin, builtin_allow) = builtin()?;
+    let mut rules: Vec<Rule> = builtin.to_vec();
+    let mut allows: Vec<Allow> = builtin_allow.to_vec();
     let mut targeted = Vec::new();
     let mut disabled = Vec::new();
 

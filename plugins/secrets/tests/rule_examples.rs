@@ -1,7 +1,7 @@
 //! Every built-in rule has true-positive and true-negative examples (synthetic, generated from
 //! the templates in rules/*.toml) and they must behave as declared.
 
-use secrets::config::{BUILTIN, DEFAULT_ENGINE};
+use secrets::config::{builtin, DEFAULT_ENGINE};
 use secrets::examples::{expand, seed_for, split_path};
 use secrets::rules::{parse_rule_file, RuleSpec, BUILTIN_RULES};
 use secrets::util::Rng;
@@ -39,7 +39,7 @@ fn all_examples() -> Vec<Example> {
 
 #[test]
 fn every_rule_has_examples() {
-    let (rules, _) = BUILTIN.as_ref().expect("built-in rules compile");
+    let (rules, _) = builtin().expect("built-in rules compile");
     let specs = specs();
     assert_eq!(specs.len(), rules.len(), "the embedded rules are the rules of rules/*.toml");
     let mut missing = Vec::new();
@@ -57,7 +57,7 @@ fn every_rule_has_examples() {
 
 #[test]
 fn rule_ids_unique_and_count() {
-    let (rules, _) = BUILTIN.as_ref().unwrap();
+    let (rules, _) = builtin().unwrap();
     let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     ids.sort();
     let n = ids.len();
