@@ -94,7 +94,10 @@ function extrasSection(x) {
   if (t && !t.error) {
     out.push(
       `- plugin throughput through one Extism instance (runner's SandboxedPlugin, 4 MiB batches, calls only): ` +
-        `**${f0(t.mbps)} MB/s** (${f0(t.bytes / MB)} MB in ${t.calls} calls, ${t.seconds.toFixed(2)} s; ${t.findings} findings, ${t.errors} errors)`,
+        `**${f0(t.mbps)} MB/s** (${f0(t.bytes / MB)} MB in ${t.calls} calls, ${t.seconds.toFixed(2)} s; ${t.findings} findings, ${t.errors} errors)` +
+        (t.baseline
+          ? `; baseline plugin ${f0(t.baseline.mbps)} MB/s (${t.baseline.findings} findings): **${(t.mbps / t.baseline.mbps).toFixed(2)}×**, medians of ${t.rounds} runs taking turns`
+          : ''),
     );
   } else out.push(`- plugin throughput: failed (${t?.error})`);
   const fe = x.fetch;

@@ -42,7 +42,10 @@ describe('pre-initialised secrets plugin', () => {
     expect(Number(dist?.min)).toBeGreaterThan(Number(plain?.min) + 32);
     expect(await call(secretsWasm, 'describe')).toBe(await call(plainWasm, 'describe'));
     const files = [
-      { path: 'a/config.env', data: Buffer.from(`GITHUB_TOKEN=${fakeGithubToken()}\npassword = "hunter2-but-longer-x9Q"\n`) },
+      {
+        path: 'a/config.env',
+        data: Buffer.from(`GITHUB_TOKEN=${fakeGithubToken()}\npassword = "hunter2-but-longer-x9Q"\n`),
+      },
       { path: 'b/clean.js', data: Buffer.from('const token = process.env.TOKEN;\n') },
     ];
     const header = JSON.stringify({ files: files.map((f) => ({ path: f.path, size: f.data.length })), options: {} });
