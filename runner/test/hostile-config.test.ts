@@ -4,7 +4,7 @@
  * CLI and shows that, without the pipeline's --trust-config, the tree may only narrow the scan, and says so.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTodoPlugin } from './helpers/as-plugin.js';
@@ -142,5 +142,44 @@ describe('wasmci run with a .wasmci.yml from the checked-out tree', () => {
     const r = await runCli(['run'], { cwd: dir, env: env() });
     expect(r.code, r.stderr).toBe(1);
     expect(JSON.parse(readFileSync(path.join(dir, 'out/all.json'), 'utf8')).findings).toHaveLength(1);
+  });
+});
+
+describe('a .wasmciignore from the checked-out tree', () => {
+  // A host file the job can read (the job's /proc/self/environ holds CI_JOB_TOKEN on one NUL-separated "line"):
+  // read as an ignore file, its first bad line would be quoted in the usage error.
+  const hostFile = () => {
+    const file = path.join(tempDir('wasmci-host-'), 'environ');
+    writeFileSync(file, 'PATH=/usr/bin\0CI_JOB_TOKEN=job-token-must-not-leak\0HOME=/root\n');
+    return file;
+  };
+
+  it('a symlink to a host file is refused unread: exit 2 naming it, nothing of the file in the log', async () => {
+    const dir = checkout('');
+    symlinkSync(hostFile(), path.join(dir, '.wasmciignore'));
+    const r = await runCli(['scan', '.'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\.wasmciignore is not a regular file .*read only as a plain file/);
+    expect(r.stderr).toMatch(
+      /hint: replace it with a regular file in the tree, or name the file to use with --ignore-file/,
+    );
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/job-token-must-not-leak|CI_JOB_TOKEN|PATH=/);
+  });
+
+  it('a FIFO is refused at once instead of blocking the scan', async () => {
+    const dir = checkout('');
+    execFileSync('mkfifo', [path.join(dir, '.wasmciignore')]);
+    const r = await runCli(['scan', '.'], { cwd: dir, env: env(), timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/\.wasmciignore is not a regular file/);
+  });
+
+  it('a file the pipeline names with --ignore-file is its choice, symlink or not', async () => {
+    const dir = checkout('');
+    const outside = path.join(tempDir('wasmci-ignores-'), 'reviewed');
+    writeFileSync(outside, '# nothing reviewed yet\n');
+    symlinkSync(outside, path.join(dir, 'ignores'));
+    const r = await runCli(['scan', '.', '--ignore-file', 'ignores'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(1); // the token is found; the (empty) ignore file was read
   });
 });

@@ -453,7 +453,7 @@ async function prepare(
   const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
     ? GitleaksIgnore.load(gitleaksIgnoreFile, shownFile(gitleaksIgnoreFile))
     : undefined;
-  const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
+  const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit, !s.ignoreFile.explicit));
   const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
   const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
   // The single executable carries its own plugin: it wins over files so the runner and plugin match.
