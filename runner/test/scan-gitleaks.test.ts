@@ -42,6 +42,36 @@ describe('gitleaks configuration', () => {
     expect(without.code).toBe(0);
   });
 
+  it('a tree rule with a built-in id takes its place, and the scan says so as a warning', async () => {
+    const dir = tempDir('wasmci-gl-');
+    writeFileSync(path.join(dir, 'ci.env'), `GITHUB_TOKEN=${fakeGithubToken()}\n`);
+    const dead = `[[rules]]\nid = "github-pat"\nregex = '''never-matches-[0-9]{99}'''\nkeywords = ["never-matches"]\n`;
+    writeFileSync(path.join(dir, '.gitleaks.toml'), dead);
+    const r = await runCli(['scan', dir, '--plugin', secretsWasm, '--format', 'json']);
+    expect(ruleIds(r.stdout)).not.toContain('github-pat');
+    expect(r.stderr).toMatch(
+      /warn: \.gitleaks\.toml \(from the checked-out tree\): config rules replace 1 built-in rule\(s\) of secrets: github-pat \(their own regex and allowlists run instead\)/,
+    );
+    // the pipeline's own config file (not the tree's) may do it too: said at info level
+    rmSync(path.join(dir, '.gitleaks.toml'));
+    const own = path.join(tempDir(), 'rules.toml');
+    writeFileSync(own, dead);
+    const t = await runCli([
+      'scan',
+      dir,
+      '--plugin',
+      secretsWasm,
+      '--format',
+      'json',
+      '--config-from',
+      `gitleaks_config=${own}`,
+      '--log-level',
+      'info',
+    ]);
+    expect(t.stderr).toMatch(/info: config rules replace 1 built-in rule\(s\) of secrets: github-pat/);
+    expect(t.stderr).not.toMatch(/warn: .*replace/);
+  });
+
   it('--config-from KEY=FILE passes a file as a plugin config value; a missing file is a usage error', async () => {
     const dir = project(false);
     const rules = path.join(tempDir(), 'rules.toml');

@@ -144,8 +144,9 @@ fn add_layer(
         disabled.extend(x.disabled_rules.iter().cloned());
     }
     for spec in &file.rules {
-        let r = compile_rule(spec, false).map_err(|e| at(key, locate(text, "id", spec.id.trim()), &e))?;
+        let mut r = compile_rule(spec, false).map_err(|e| at(key, locate(text, "id", spec.id.trim()), &e))?;
         if let Some(pos) = rules.iter().position(|x| x.id == r.id) {
+            r.replaces_builtin = rules[pos].builtin || rules[pos].replaces_builtin;
             rules[pos] = r;
         } else {
             rules.push(r);

@@ -98,6 +98,9 @@ struct RuleInfo<'a> {
     /// The corresponding rule of gitleaks' default config (GitLab report identifiers).
     #[serde(skip_serializing_if = "Option::is_none")]
     gitleaks: Option<&'a str>,
+    /// A config rule (custom rules, gitleaks config) in the place of the built-in rule of this id.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    replaces_builtin: bool,
 }
 
 #[derive(Serialize)]
@@ -128,6 +131,7 @@ pub fn describe(engine: &Engine) -> String {
                 remediation: &r.remediation,
                 docs: &r.docs,
                 gitleaks: crate::gitleaks::gitleaks_id(&r.id),
+                replaces_builtin: r.replaces_builtin,
             })
             .collect(),
         verify_hosts: crate::verify::providers::hosts(),

@@ -199,6 +199,9 @@ pub struct Rule {
     pub allow: Vec<Allow>,
     pub generic: bool,
     pub builtin: bool,
+    /// A config rule that took a built-in rule's place (same id): `describe` says so, for the host to announce what a
+    /// tree config narrowed.
+    pub replaces_builtin: bool,
     /// Reject a match whose secret is directly followed by: 0 = anything allowed,
     /// 1 = a word character, 2 = a token character (word, `-`, `+`, `/`, `=`).
     pub trail: u8,
@@ -460,6 +463,7 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         allow,
         generic,
         builtin,
+        replaces_builtin: false,
         anchored: spec.anchored.unwrap_or(is_secret_form && builtin),
         keywords_exact: if spec.keywords_case_sensitive.unwrap_or(false) {
             spec.keywords.iter().map(|k| k.as_bytes().to_vec()).collect()

@@ -189,3 +189,17 @@ fn describe_lists_the_gitleaks_id() {
         assert!(d["rules"].as_array().unwrap().iter().any(|r| r["id"] == ours.as_str()), "table names unknown rule {}", ours);
     }
 }
+
+#[test]
+fn a_config_rule_with_a_builtin_id_replaces_it_and_describe_says_so() {
+    let e = gitleaks("[[rules]]\nid = \"github-pat\"\nregex = '''never-matches-[0-9]{99}'''\nkeywords = [\"never-matches\"]\n\n[[rules]]\nid = \"team-token\"\nregex = '''team_[a-z0-9]{32}'''\nkeywords = [\"team_\"]\n").unwrap();
+    let d: serde_json::Value = serde_json::from_str(&secrets::protocol::describe(&e)).unwrap();
+    let rules = d["rules"].as_array().unwrap();
+    let flag = |id: &str| rules.iter().find(|r| r["id"] == id).map(|r| r["replaces_builtin"].clone());
+    assert_eq!(flag("github-pat"), Some(serde_json::Value::Bool(true)));
+    assert_eq!(flag("team-token"), Some(serde_json::Value::Null), "a new id replaces nothing");
+    assert_eq!(flag("aws-access-key-id"), Some(serde_json::Value::Null));
+    // the replacement is what runs: the built-in GitHub rule no longer finds a token
+    let tok = gen("%{ghcrc:ghp_}", 1);
+    assert!(e.scan_file("a.env", format!("GH={}\n", tok).as_bytes()).iter().all(|f| f.rule_id != "github-pat"));
+}

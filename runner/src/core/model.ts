@@ -33,6 +33,8 @@ export interface RuleInfo {
   docs?: string;
   /** The id of the corresponding rule in gitleaks' default config (GitLab report identifiers, `.gitleaksignore`). */
   gitleaks?: string;
+  /** A config rule (custom rules, a gitleaks config) runs in the place of the plugin's built-in rule of this id. */
+  replacesBuiltin?: boolean;
 }
 
 /** What a plugin's `describe` export returns. */

@@ -208,6 +208,7 @@ export function parseDescribe(bytes: Uint8Array): PluginDescription {
         ...optionalText(r, 'remediation', where),
         ...httpsUrl(r, 'docs', where),
         ...gitleaksId(r, where),
+        ...(r.replaces_builtin === true ? { replacesBuiltin: true } : {}),
       };
     }),
     ...verifyHosts(parsed.verify_hosts),

@@ -80,6 +80,8 @@ export interface ScanOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the plugin config's `disable`/`severity` came from: unknown ids are an error, or from the tree a warning. */
   ruleIdsFrom?: Partial<Record<'disable' | 'severity', 'trusted' | 'tree'>>;
+  /** Checked-out tree files that add rules (`.wasmci.yml` rules, `.gitleaks.toml`, GitLab ruleset passthroughs). */
+  treeRuleFiles?: string[];
 }
 
 /**
@@ -142,6 +144,18 @@ async function describe(
     if (err instanceof PluginError) throw err;
     throw new PluginError('plugin-error', `plugin ${name}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A config rule with a built-in rule's id runs in its place (as in gitleaks), so a dead regex there turns the built-in
+ * rule off: said like every other narrowing, as a warning when a tree file can have done it.
+ */
+function announceReplaced(d: PluginDescription, o: ScanOptions): void {
+  const replaced = d.rules.filter((r) => r.replacesBuiltin).map((r) => printable(r.id));
+  if (!replaced.length) return;
+  const what = `config rules replace ${replaced.length} built-in rule(s) of ${o.pluginName}: ${replaced.join(', ')} (their own regex and allowlists run instead)`;
+  if (o.treeRuleFiles?.length) o.log.warn(`${o.treeRuleFiles.join(', ')} (from the checked-out tree): ${what}`);
+  else o.log.info(what);
 }
 
 type GitTarget = Exclude<ScanTarget, { mode: 'files' }>;
@@ -274,10 +288,16 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     let exports: string[] = [];
     const checked = checkRuleIds(o);
     const ready = Promise.all([
-      pool.warmUp().then((p) => {
-        exports = p.exports;
-        return describe(p, o.pluginName, o.configFiles);
-      }),
+      pool
+        .warmUp()
+        .then((p) => {
+          exports = p.exports;
+          return describe(p, o.pluginName, o.configFiles);
+        })
+        .then((d) => {
+          announceReplaced(d, o);
+          return d;
+        }),
       checked,
     ]).then(([d]) => d);
     const pipeline = new ScanPipeline({
@@ -430,6 +450,9 @@ async function prepare(
   const shownFile = (f: string) => printable(path.relative(root, f) || f);
   const configFiles: Record<string, string> = {};
   const picked: [TreeConfigs | undefined, string][] = [];
+  /** Tree files whose rules may take a built-in rule's place (announced once the plugin has described its rules). */
+  const treeRuleFiles: string[] = [];
+  if (!trusted && project.scan.pluginConfig?.rules !== undefined && shown) treeRuleFiles.push(shown);
   if (s.grants.config?.gitleaks_config === undefined) picked.push([gitleaksToml(root, shownFile), GITLEAKS_TOML]);
   if (s.grants.config?.gitlab_ruleset === undefined) picked.push([gitlabRuleset(root, shownFile, log), 'ruleset']);
   for (const [found, what] of picked) {
@@ -445,9 +468,10 @@ async function prepare(
             return `${file} adds ${c.rules} rule(s) and ${c.allowlists} allowlist(s) to this scan${base}`;
           })()
         : `${file} changes this scan's rules (GitLab secret-detection ruleset: disable/override/passthrough)`;
-    if (fromTree(path.join(root, what === GITLEAKS_TOML ? GITLEAKS_TOML : '.gitlab')))
+    if (fromTree(path.join(root, what === GITLEAKS_TOML ? GITLEAKS_TOML : '.gitlab'))) {
       log.warn(`${note} (from the checked-out tree; allowlists and disabled rules can hide findings)`);
-    else log.info(note);
+      treeRuleFiles.push(file);
+    } else log.info(note);
   }
   const gitleaksIgnoreFile = path.join(root, GITLEAKSIGNORE);
   const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
@@ -490,6 +514,7 @@ async function prepare(
       ...(s.verify ? { verify: s.verify } : {}),
       env,
       ruleIdsFrom: ruleIdOrigins(req, project, trusted),
+      treeRuleFiles,
     },
   };
 }
