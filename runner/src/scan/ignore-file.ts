@@ -4,8 +4,7 @@
  * anywhere) — with `#` comments. Entries hold hashes only, never secrets, so the file can be committed.
  * The file is the tree's: a line quoted in an error goes through printable() (log.ts).
  */
-import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { printable } from '../log.js';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -49,37 +48,14 @@ export function parseIgnoreFile(text: string, file: string): IgnoreEntry[] {
   return out;
 }
 
-/**
- * Reads an ignore file; a missing default file is no entries, a missing explicit one is an error. The scanned tree's
- * own `.wasmciignore` (`fromTree`) is read only as a regular file: a symlink could point at a host file (the job's
- * /proc/self/environ holds its token) whose first line the error for a bad entry would quote, and a FIFO would
- * block the scan; such a file is refused unread. A file the pipeline names (--ignore-file) is its own choice.
- */
-export async function loadIgnoreFile(file: string, explicit: boolean, fromTree = false): Promise<IgnoreEntry[]> {
-  const notPlain = () =>
-    new UsageError(
-      `${printable(file)} is not a regular file (a symlink, directory or device): the scanned tree's ignore file is read only as a plain file`,
-      'replace it with a regular file in the tree, or name the file to use with --ignore-file',
-    );
+/** Reads an ignore file; a missing default file is no entries, a missing explicit one is an error. */
+export async function loadIgnoreFile(file: string, explicit: boolean): Promise<IgnoreEntry[]> {
   let text: string;
   try {
-    if (fromTree) {
-      // O_NOFOLLOW: a symlink fails to open (ELOOP); O_NONBLOCK: a FIFO opens at once, and fstat refuses it.
-      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-      try {
-        if (!(await fh.stat()).isFile()) throw notPlain();
-        text = await fh.readFile('utf8');
-      } finally {
-        await fh.close();
-      }
-    } else {
-      text = await readFile(file, 'utf8');
-    }
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return [];
-    if (code === 'ELOOP' && fromTree) throw notPlain();
     throw new UsageError(`ignore file ${file} cannot be read (${code})`);
   }
   return parseIgnoreFile(text, file);

@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -288,16 +288,12 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
     let exports: string[] = [];
     const checked = checkRuleIds(o);
     const ready = Promise.all([
-      pool
-        .warmUp()
-        .then((p) => {
-          exports = p.exports;
-          return describe(p, o.pluginName, o.configFiles);
-        })
-        .then((d) => {
-          announceReplaced(d, o);
-          return d;
-        }),
+      pool.warmUp().then(async (p) => {
+        exports = p.exports;
+        const d = await describe(p, o.pluginName, o.configFiles);
+        announceReplaced(d, o);
+        return d;
+      }),
       checked,
     ]).then(([d]) => d);
     const pipeline = new ScanPipeline({
@@ -398,7 +394,19 @@ export function gitleaksCounts(toml: string): { rules: number; allowlists: numbe
   };
 }
 
-/** Where `disable` and `severity` come from: the request (flags, a run step), else the project config. */
+/** Where a plugin config key comes from: the request (flags, a run step), else the project config. */
+function configOrigin(
+  key: string,
+  req: ScanRequest,
+  project: Awaited<ReturnType<typeof loadConfig>>,
+  trusted: boolean,
+): 'trusted' | 'tree' | undefined {
+  if (req.grants.config?.[key] !== undefined) return req.fromTree ? 'tree' : 'trusted';
+  if (project.scan.pluginConfig?.[key] !== undefined) return trusted ? 'trusted' : 'tree';
+  return undefined;
+}
+
+/** Where `disable` and `severity` come from. */
 function ruleIdOrigins(
   req: ScanRequest,
   project: Awaited<ReturnType<typeof loadConfig>>,
@@ -406,10 +414,20 @@ function ruleIdOrigins(
 ): ScanOptions['ruleIdsFrom'] {
   const out: NonNullable<ScanOptions['ruleIdsFrom']> = {};
   for (const k of ['disable', 'severity'] as const) {
-    if (req.grants.config?.[k] !== undefined) out[k] = req.fromTree ? 'tree' : 'trusted';
-    else if (project.scan.pluginConfig?.[k] !== undefined) out[k] = trusted ? 'trusted' : 'tree';
+    const from = configOrigin(k, req, project, trusted);
+    if (from) out[k] = from;
   }
   return out;
+}
+
+/** Whether `file` exists as a directory entry (a dangling symlink included). */
+function lexists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
@@ -452,7 +470,7 @@ async function prepare(
   const picked: [TreeConfigs | undefined, string][] = [];
   /** Tree files whose rules may take a built-in rule's place (announced once the plugin has described its rules). */
   const treeRuleFiles: string[] = [];
-  if (!trusted && project.scan.pluginConfig?.rules !== undefined && shown) treeRuleFiles.push(shown);
+  if (configOrigin('rules', req, project, trusted) === 'tree') treeRuleFiles.push(shown ?? 'the plugin config');
   if (s.grants.config?.gitleaks_config === undefined) picked.push([gitleaksToml(root, shownFile), GITLEAKS_TOML]);
   if (s.grants.config?.gitlab_ruleset === undefined) picked.push([gitlabRuleset(root, shownFile, log), 'ruleset']);
   for (const [found, what] of picked) {
@@ -477,7 +495,16 @@ async function prepare(
   const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
     ? GitleaksIgnore.load(gitleaksIgnoreFile, shownFile(gitleaksIgnoreFile))
     : undefined;
-  const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit, !s.ignoreFile.explicit));
+  // The tree's own .wasmciignore, like its .gitleaksignore above, only as a regular file inside the tree: a symlink
+  // could point at a host file (the job's /proc/self/environ holds its token) whose first line the error for a bad
+  // entry would quote, and a FIFO would block the scan. Refused unread; a file the pipeline names is its choice.
+  if (!s.ignoreFile.explicit && lexists(s.ignoreFile.file) && !isTreeFile(root, s.ignoreFile.file)) {
+    throw new UsageError(
+      `${printable(s.ignoreFile.file)} is not a regular file (a symlink, directory or device): the scanned tree's ignore file is read only as a plain file`,
+      'replace it with a regular file in the tree, or name the file to use with --ignore-file',
+    );
+  }
+  const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
   const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
   const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
   // The single executable carries its own plugin: it wins over files so the runner and plugin match.
