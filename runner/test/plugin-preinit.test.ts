@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeBatch } from '../src/core/protocol.js';
 import { inspectModule } from '../src/plugin/wasm-binary.js';
 import { repoRoot, runCli, secretsWasm, tempDir } from './helpers/cli.js';
 import { fakeGithubToken } from './helpers/secrets.js';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   preinit = (await import(path.join(repoRoot, 'plugins/secrets/preinit.mjs'))).preinit as Preinit;
 });
 
-async function call(wasm: string, fn: string, input?: Buffer): Promise<string> {
+async function call(wasm: string, fn: string, input?: Uint8Array): Promise<string> {
   const args = ['call', wasm, fn];
   if (input) {
     const file = path.join(tempDir('wasmci-preinit-'), 'input.bin');
@@ -48,8 +49,7 @@ describe('pre-initialised secrets plugin', () => {
       },
       { path: 'b/clean.js', data: Buffer.from('const token = process.env.TOKEN;\n') },
     ];
-    const header = JSON.stringify({ files: files.map((f) => ({ path: f.path, size: f.data.length })), options: {} });
-    const batch = Buffer.concat([Buffer.from(`${header}\n`), ...files.map((f) => f.data)]);
+    const batch = encodeBatch(files);
     const fromDist = await call(secretsWasm, 'scan', batch);
     expect(JSON.parse(fromDist).findings.map((f: { rule_id: string }) => f.rule_id)).toContain('github-pat');
     expect(fromDist).toBe(await call(plainWasm, 'scan', batch));

@@ -29,6 +29,20 @@ function project(withToml: boolean): string {
 const ruleIds = (stdout: Buffer) =>
   (JSON.parse(stdout.toString()).findings as { ruleId: string }[]).map((f) => f.ruleId);
 
+/** `wasmci scan DIR` with the secrets plugin, JSON out, and FILE as the pipeline's gitleaks config. */
+const scanWithGitleaksConfig = (dir: string, file: string, ...extra: string[]) =>
+  runCli([
+    'scan',
+    dir,
+    '--plugin',
+    secretsWasm,
+    '--format',
+    'json',
+    '--config-from',
+    `gitleaks_config=${file}`,
+    ...extra,
+  ]);
+
 describe('gitleaks configuration', () => {
   it('reads the scanned project’s .gitleaks.toml', async () => {
     const dir = project(true);
@@ -56,18 +70,7 @@ describe('gitleaks configuration', () => {
     rmSync(path.join(dir, '.gitleaks.toml'));
     const own = path.join(tempDir(), 'rules.toml');
     writeFileSync(own, dead);
-    const t = await runCli([
-      'scan',
-      dir,
-      '--plugin',
-      secretsWasm,
-      '--format',
-      'json',
-      '--config-from',
-      `gitleaks_config=${own}`,
-      '--log-level',
-      'info',
-    ]);
+    const t = await scanWithGitleaksConfig(dir, own, '--log-level', 'info');
     expect(t.stderr).toMatch(/info: config rules replace 1 built-in rule\(s\) of secrets: github-pat/);
     expect(t.stderr).not.toMatch(/warn: .*replace/);
   });
@@ -76,16 +79,7 @@ describe('gitleaks configuration', () => {
     const dir = project(false);
     const rules = path.join(tempDir(), 'rules.toml');
     writeFileSync(rules, RULES);
-    const r = await runCli([
-      'scan',
-      dir,
-      '--plugin',
-      secretsWasm,
-      '--format',
-      'json',
-      '--config-from',
-      `gitleaks_config=${rules}`,
-    ]);
+    const r = await scanWithGitleaksConfig(dir, rules);
     expect(r.code, r.stderr).toBe(1);
     expect(ruleIds(r.stdout)).toEqual(['acme-key']);
     const missing = await runCli([
