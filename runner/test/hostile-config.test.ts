@@ -4,7 +4,7 @@
  * CLI and shows that, without the pipeline's --trust-config, the tree may only narrow the scan, and says so.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTodoPlugin } from './helpers/as-plugin.js';
@@ -172,6 +172,35 @@ describe('a .wasmciignore from the checked-out tree', () => {
     const r = await runCli(['scan', '.'], { cwd: dir, env: env(), timeoutMs: 20_000 });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\.wasmciignore is not a regular file/);
+  });
+
+  it('wasmci ignore list / add / remove refuse it too: nothing of the host file printed or copied into the tree', async () => {
+    const dir = checkout('');
+    const host = hostFile();
+    symlinkSync(host, path.join(dir, '.wasmciignore'));
+    const fp = 'a'.repeat(64);
+    for (const args of [
+      ['ignore', 'list'],
+      ['ignore', 'add', fp],
+      ['ignore', 'remove', fp],
+    ]) {
+      const r = await runCli(args, { cwd: dir, env: env() });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/\.wasmciignore is not a regular file .*read only as a plain file/);
+      expect(r.stderr).toMatch(/hint: replace it with a regular file, or name the file to edit with --file/);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/job-token-must-not-leak|CI_JOB_TOKEN|PATH=/);
+    }
+    // the link is still a link and the host file is as it was (before, `add` replaced the link with a regular
+    // file holding the host file's text plus the entry; here that text fails to parse, on other files it need not)
+    expect(lstatSync(path.join(dir, '.wasmciignore')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(host, 'utf8')).toBe('PATH=/usr/bin\0CI_JOB_TOKEN=job-token-must-not-leak\0HOME=/root\n');
+    // a file named with --file is the user's choice
+    const mine = path.join(tempDir('wasmci-ignores-'), 'reviewed');
+    writeFileSync(mine, `${fp}  # reviewed\n`);
+    symlinkSync(mine, path.join(dir, 'mine'));
+    const r = await runCli(['ignore', 'list', '--file', 'mine'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.toString()).toContain(`${fp}  # reviewed`);
   });
 
   it('a file the pipeline names with --ignore-file is its choice, symlink or not', async () => {

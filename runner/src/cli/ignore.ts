@@ -3,8 +3,10 @@
  * atomic). A fingerprint may be given exactly as the text output prints it (its first 16 hex digits): `add`
  * resolves a prefix against the findings of a JSON report (`--from`) or, without one, of a fresh scan of `--path`
  * with the bundled plugin; `remove` against the file's own entries. A prefix that matches several is a usage error
- * listing them. Everything printed from the file goes through printable(): the file is the tree's.
+ * listing them. Everything printed from the file goes through printable(): the file is the tree's, and the default
+ * `.wasmciignore` is read and rewritten only as a regular file (`editedFile`).
  */
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -14,6 +16,7 @@ import {
   addIgnoreEntries,
   isPrefix,
   loadIgnoreFile,
+  notPlainIgnoreFile,
   parseIgnoreFile,
   readIgnoreText,
   removeIgnoreEntries,
@@ -52,6 +55,24 @@ async function candidates(flags: AddFlags, file: string): Promise<{ fps: string[
   return { fps: result.findings.map((f) => f.fingerprint), where: `in a scan of ${printable(dir)}` };
 }
 
+/**
+ * The ignore file a command edits or lists. The default `.wasmciignore` is the checkout's and may be anything a
+ * commit put there: as a symlink, `list` would print and `add` copy into the tree the file it points at (the atomic
+ * rewrite then replaces the link with a regular file holding that text), and a FIFO would block. So it must be a
+ * regular file or missing; a file named with --file is the user's choice.
+ */
+function editedFile(cmd: Command): string {
+  const file = path.resolve(cmd.opts<{ file: string }>().file);
+  if (cmd.getOptionValueSource('file') !== 'default') return file;
+  try {
+    if (!lstatSync(file).isFile())
+      throw notPlainIgnoreFile(file, 'replace it with a regular file, or name the file to edit with --file');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return file;
+}
+
 export function register(program: Command): void {
   const ignore = program.command('ignore').description('manage the ignore file of reviewed findings');
   ignore
@@ -63,8 +84,8 @@ export function register(program: Command): void {
     .option('--from <report.json>', 'resolve short fingerprints against this JSON report (default: scan --path)')
     .option('--path <dir>', "directory to scan to resolve short fingerprints (default: the ignore file's directory)")
     .option('--plugin <ref>', 'scan plugin for that scan (default: the bundled secrets plugin)')
-    .action(async (entries: string[], flags: AddFlags) => {
-      const file = path.resolve(flags.file);
+    .action(async (entries: string[], flags: AddFlags, cmd: Command) => {
+      const file = editedFile(cmd);
       const text = await readIgnoreText(file);
       const present = parseIgnoreFile(text, file)
         .filter((e) => e.kind === 'fingerprint')
@@ -94,8 +115,8 @@ export function register(program: Command): void {
     .command('list')
     .description('list the entries of the ignore file with their line and comment')
     .option('--file <file>', 'the ignore file', '.wasmciignore')
-    .action(async (flags: { file: string }) => {
-      const file = path.resolve(flags.file);
+    .action(async (_flags: { file: string }, cmd: Command) => {
+      const file = editedFile(cmd);
       const text = await readIgnoreText(file);
       const entries = await loadIgnoreFile(file, false);
       const lines = text.split(/\r?\n/);
@@ -111,8 +132,8 @@ export function register(program: Command): void {
     .description('remove entries (fingerprints, unique prefixes of them, or secret:<sha256>) from the ignore file')
     .argument('<entries...>', 'fingerprints or prefixes as `wasmci ignore list` shows them')
     .option('--file <file>', 'the ignore file', '.wasmciignore')
-    .action(async (entries: string[], flags: { file: string }) => {
-      const file = path.resolve(flags.file);
+    .action(async (entries: string[], _flags: { file: string }, cmd: Command) => {
+      const file = editedFile(cmd);
       const { removed } = await removeIgnoreEntries(file, entries);
       if (!removed.length) throw new UsageError('nothing removed');
       const lines = [

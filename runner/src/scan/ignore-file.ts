@@ -132,6 +132,18 @@ export function resolvePrefix(v: string, candidates: Iterable<string>, where: st
   );
 }
 
+/**
+ * The error for the tree's own `.wasmciignore` when it is not a regular file: a symlink could point at a host file
+ * whose first bad line an error would quote (the job's /proc/self/environ holds its token) or, for `wasmci ignore
+ * add`, whose text would be copied into the tree; a FIFO would block. `fix` names the flag that picks another file.
+ */
+export function notPlainIgnoreFile(file: string, fix: string): UsageError {
+  return new UsageError(
+    `${printable(file)} is not a regular file (a symlink, directory or device): the tree's ignore file is read only as a plain file`,
+    fix,
+  );
+}
+
 /** Reads an ignore file for an update: '' when missing; a directory or unreadable file is a clear UsageError. */
 export async function readIgnoreText(file: string): Promise<string> {
   try {

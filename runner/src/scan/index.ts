@@ -28,7 +28,7 @@ import {
   type TreeConfigs,
 } from './gitleaks-files.js';
 import { GITLEAKSIGNORE, GitleaksIgnore } from './gitleaksignore.js';
-import { IgnoreList, loadIgnoreFile } from './ignore-file.js';
+import { IgnoreList, loadIgnoreFile, notPlainIgnoreFile } from './ignore-file.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
 import { parseDescribe } from '../core/protocol.js';
@@ -499,8 +499,8 @@ async function prepare(
   // could point at a host file (the job's /proc/self/environ holds its token) whose first line the error for a bad
   // entry would quote, and a FIFO would block the scan. Refused unread; a file the pipeline names is its choice.
   if (!s.ignoreFile.explicit && lexists(s.ignoreFile.file) && !isTreeFile(root, s.ignoreFile.file)) {
-    throw new UsageError(
-      `${printable(s.ignoreFile.file)} is not a regular file (a symlink, directory or device): the scanned tree's ignore file is read only as a plain file`,
+    throw notPlainIgnoreFile(
+      s.ignoreFile.file,
       'replace it with a regular file in the tree, or name the file to use with --ignore-file',
     );
   }
