@@ -172,10 +172,17 @@ async function scaling(dir, log) {
  * walks), so --jobs 2 ÷ --jobs 1 understates what the second core brings.
  */
 const HEAD_TO_HEAD = ['wasmci-j1', 'wasmci-j2', 'ripgrep-36'];
+/**
+ * With WASMCI_BENCH_BASELINE the baseline plugin's two runs join the rotation (issue 19: breadth must not cost
+ * speed): in the main table each contender's three runs come one after another, and a busy minute on this shared
+ * machine once made the baseline's --jobs 2 1.5x slower than main's there while it was 1.1x faster taking turns.
+ */
+const BASELINE_H2H = ['wasmci-j1-baseline', 'wasmci-j2-baseline'];
 
 async function headToHead(dir, log) {
   const cs = HEAD_TO_HEAD.map((k) => CONTENDERS.find((x) => x.key === k));
   if (cs.some((c) => !c?.available())) return { error: 'wasmci or ripgrep is not available' };
+  for (const b of BASELINE_H2H.map((k) => CONTENDERS.find((x) => x.key === k))) if (b?.available()) cs.push(b);
   const runs = cs.map((c) => [c.key, c.command({ target: TARGETS.clean, out: path.join(dir, `h2h-${c.key}.out`) })]);
   if (CORES >= 2) {
     const one = runs[0][1];

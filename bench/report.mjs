@@ -142,6 +142,16 @@ function extrasSection(x) {
         `${rg >= 0.5 ? 'met' : 'not met'}), --jobs 2 ÷ --jobs 1 = **${speedup.toFixed(2)}×** (target ≥ 1.7: ` +
         `${speedup >= 1.7 ? 'met' : 'not met'})`,
     );
+    if (ms['wasmci-j1-baseline'] && ms['wasmci-j2-baseline']) {
+      const ratio = (k) => (ms[`${k}-baseline`] / ms[k]).toFixed(2);
+      out.push(
+        `- issue 19's ratios (same rotation, baseline plugin): --jobs 1 ${(ms['wasmci-j1'] / 1000).toFixed(2)} s vs ` +
+          `${(ms['wasmci-j1-baseline'] / 1000).toFixed(2)} s = **${ratio('wasmci-j1')}×**, --jobs 2 ` +
+          `${(ms['wasmci-j2'] / 1000).toFixed(2)} s vs ${(ms['wasmci-j2-baseline'] / 1000).toFixed(2)} s = ` +
+          `**${ratio('wasmci-j2')}×** of the baseline's speed (taking turns: these, not the main table's blocks, are ` +
+          'the figures to compare)',
+      );
+    }
     const one = ms['wasmci-j1-one-core'];
     out.push(
       one
