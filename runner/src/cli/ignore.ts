@@ -6,7 +6,7 @@
  * listing them. Everything printed from the file goes through printable(): the file is the tree's, and the default
  * `.wasmciignore` is read and rewritten only as a regular file (`editedFile`).
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -64,12 +64,14 @@ async function candidates(flags: AddFlags, file: string): Promise<{ fps: string[
 function editedFile(cmd: Command): string {
   const file = path.resolve(cmd.opts<{ file: string }>().file);
   if (cmd.getOptionValueSource('file') !== 'default') return file;
+  let st: Stats;
   try {
-    if (!lstatSync(file).isFile())
-      throw notPlainIgnoreFile(file, 'replace it with a regular file, or name the file to edit with --file');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    st = lstatSync(file);
+  } catch {
+    return file; // missing (`add` creates it) or unreachable: the command's own read says which
   }
+  if (!st.isFile())
+    throw notPlainIgnoreFile(file, 'replace it with a regular file, or name the file to edit with --file');
   return file;
 }
 
