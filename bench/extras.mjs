@@ -198,9 +198,21 @@ async function headToHead(dir, log) {
   return out;
 }
 
+/**
+ * Sizes of the built files. An image or executable older than the plugin it should carry (`--no-build` does not
+ * build them) is flagged stale: its size is not this plugin's.
+ */
 function sizes() {
   const s = (p) => (existsSync(p) ? statSync(p).size : undefined);
-  return { image: s(IMAGE), sea: s(SEA), plugin: s(SECRETS_WASM), bundle: s(WASMCI) };
+  const older = (p) =>
+    existsSync(p) && existsSync(SECRETS_WASM) && statSync(p).mtimeMs < statSync(SECRETS_WASM).mtimeMs;
+  return {
+    image: s(IMAGE),
+    sea: s(SEA),
+    plugin: s(SECRETS_WASM),
+    bundle: s(WASMCI),
+    stale: [...(older(IMAGE) ? ['image'] : []), ...(older(SEA) ? ['sea'] : [])],
+  };
 }
 
 export async function runExtras(log) {

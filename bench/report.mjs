@@ -109,10 +109,11 @@ function extrasSection(x) {
     );
   } else out.push(`- plugin fetch: failed (${fe?.error})`);
   const s = x.sizes;
+  const stale = (k) => (s.stale?.includes(k) ? ' (stale: older than secrets.wasm, not rebuilt by this run)' : '');
   const mb = (b) => (b ? `${(b / MB).toFixed(1)} MB` : 'not built');
   out.push(
-    `- sizes: image \`dist/wasmci-image.oci.tar\` **${mb(s.image)}**, single executable ${mb(s.sea)}, ` +
-      `CLI bundle ${mb(s.bundle)}, secrets.wasm ${mb(s.plugin)}`,
+    `- sizes: image \`dist/wasmci-image.oci.tar\` **${mb(s.image)}**${stale('image')}, single executable ` +
+      `${mb(s.sea)}${stale('sea')}, CLI bundle ${mb(s.bundle)}, secrets.wasm ${mb(s.plugin)}`,
   );
   const sc = x.scaling;
   if (sc && !sc.error) {
