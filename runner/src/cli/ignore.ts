@@ -6,7 +6,6 @@
  * listing them. Everything printed from the file goes through printable(): the file is the tree's, and the default
  * `.wasmciignore` is read and rewritten only as a regular file (`editedFile`).
  */
-import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -16,9 +15,9 @@ import {
   addIgnoreEntries,
   isPrefix,
   loadIgnoreFile,
-  notPlainIgnoreFile,
   parseIgnoreFile,
   readIgnoreText,
+  refuseIrregularIgnoreFile,
   removeIgnoreEntries,
   resolvePrefix,
 } from '../scan/ignore-file.js';
@@ -58,20 +57,17 @@ async function candidates(flags: AddFlags, file: string): Promise<{ fps: string[
 /**
  * The ignore file a command edits or lists. The default `.wasmciignore` is the checkout's and may be anything a
  * commit put there: as a symlink, `list` would print and `add` copy into the tree the file it points at (the atomic
- * rewrite then replaces the link with a regular file holding that text), and a FIFO would block. So it must be a
- * regular file or missing; a file named with --file is the user's choice.
+ * rewrite then replaces the link with a regular file holding that text), and a FIFO would block. So it goes through
+ * the scan's check (`refuseIrregularIgnoreFile`); a file named with --file is the user's choice.
  */
 function editedFile(cmd: Command): string {
   const file = path.resolve(cmd.opts<{ file: string }>().file);
-  if (cmd.getOptionValueSource('file') !== 'default') return file;
-  let st: Stats;
-  try {
-    st = lstatSync(file);
-  } catch {
-    return file; // missing (`add` creates it) or unreachable: the command's own read says which
-  }
-  if (!st.isFile())
-    throw notPlainIgnoreFile(file, 'replace it with a regular file, or name the file to edit with --file');
+  if (cmd.getOptionValueSource('file') === 'default')
+    refuseIrregularIgnoreFile(
+      path.dirname(file),
+      file,
+      'replace it with a regular file, or name the file to edit with --file',
+    );
   return file;
 }
 

@@ -4,12 +4,14 @@
  * anywhere) — with `#` comments. Entries hold hashes only, never secrets, so the file can be committed.
  * The file is the tree's: a line quoted in an error goes through printable() (log.ts).
  */
+import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { printable } from '../log.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Finding } from '../core/model.js';
 import { legacyFingerprint } from './fingerprint.js';
+import { isTreeFile } from './gitleaks-files.js';
 
 export interface IgnoreEntry {
   kind: 'fingerprint' | 'secret';
@@ -133,15 +135,22 @@ export function resolvePrefix(v: string, candidates: Iterable<string>, where: st
 }
 
 /**
- * The error for the tree's own `.wasmciignore` when it is not a regular file: a symlink could point at a host file
- * whose first bad line an error would quote (the job's /proc/self/environ holds its token) or, for `wasmci ignore
- * add`, whose text would be copied into the tree; a FIFO would block. `fix` names the flag that picks another file.
+ * The tree's own `.wasmciignore` (under `root`) is used only as a regular file inside the tree, as `.gitleaksignore`
+ * is (`isTreeFile`): a symlink could point at a host file whose first bad line an error would quote (the job's
+ * /proc/self/environ holds its token) or, for `wasmci ignore add`, whose text would be copied into the tree; a FIFO
+ * would block. Missing is fine. Throws a usage error whose hint is `fix` (the flag that picks another file).
  */
-export function notPlainIgnoreFile(file: string, fix: string): UsageError {
-  return new UsageError(
-    `${printable(file)} is not a regular file (a symlink, directory or device): the tree's ignore file is read only as a plain file`,
-    fix,
-  );
+export function refuseIrregularIgnoreFile(root: string, file: string, fix: string): void {
+  try {
+    lstatSync(file);
+  } catch {
+    return; // missing (`ignore add` creates it) or unreachable: the reader's own error says which
+  }
+  if (!isTreeFile(root, file))
+    throw new UsageError(
+      `${printable(file)} is not a regular file (a symlink, directory or device): the tree's ignore file is read only as a plain file`,
+      fix,
+    );
 }
 
 /** Reads an ignore file for an update: '' when missing; a directory or unreadable file is a clear UsageError. */

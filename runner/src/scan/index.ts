@@ -4,7 +4,7 @@
  * is the engine: choose the targets (files, merge-request diff, history), start the plugin pool, run the pipeline,
  * apply the findings workflow. `wasmci scan` and every scan step of `wasmci run` come through `scan()`, in memory.
  */
-import { lstatSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,7 @@ import {
   type TreeConfigs,
 } from './gitleaks-files.js';
 import { GITLEAKSIGNORE, GitleaksIgnore } from './gitleaksignore.js';
-import { IgnoreList, loadIgnoreFile, notPlainIgnoreFile } from './ignore-file.js';
+import { IgnoreList, loadIgnoreFile, refuseIrregularIgnoreFile } from './ignore-file.js';
 import { PluginPool } from './pool.js';
 import type { Progress } from './progress.js';
 import { parseDescribe } from '../core/protocol.js';
@@ -420,16 +420,6 @@ function ruleIdOrigins(
   return out;
 }
 
-/** Whether `file` exists as a directory entry (a dangling symlink included). */
-function lexists(file: string): boolean {
-  try {
-    lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The settled options, the plugin and the files a scan reads, loaded; the tree's part in them said out loud. */
 async function prepare(
   req: ScanRequest,
@@ -495,15 +485,14 @@ async function prepare(
   const gitleaksIgnore = isTreeFile(root, gitleaksIgnoreFile)
     ? GitleaksIgnore.load(gitleaksIgnoreFile, shownFile(gitleaksIgnoreFile))
     : undefined;
-  // The tree's own .wasmciignore, like its .gitleaksignore above, only as a regular file inside the tree: a symlink
-  // could point at a host file (the job's /proc/self/environ holds its token) whose first line the error for a bad
-  // entry would quote, and a FIFO would block the scan. Refused unread; a file the pipeline names is its choice.
-  if (!s.ignoreFile.explicit && lexists(s.ignoreFile.file) && !isTreeFile(root, s.ignoreFile.file)) {
-    throw notPlainIgnoreFile(
+  // The tree's own .wasmciignore, like its .gitleaksignore above, only as a regular file inside the tree, refused
+  // unread otherwise; a file the pipeline names is its choice.
+  if (!s.ignoreFile.explicit)
+    refuseIrregularIgnoreFile(
+      root,
       s.ignoreFile.file,
       'replace it with a regular file in the tree, or name the file to use with --ignore-file',
     );
-  }
   const ignore = new IgnoreList(await loadIgnoreFile(s.ignoreFile.file, s.ignoreFile.explicit));
   const baseline = s.baseline ? await loadBaseline(s.baseline) : undefined;
   const policy = policyFrom(s.grants, { cwd: req.cwd, env, timeoutMs: SCAN_TIMEOUT_MS });
