@@ -225,6 +225,9 @@ pub struct Rule {
     /// See `RuleSpec::key_prefix` and `RuleSpec::secret_max` (0 = none).
     pub key_prefix: usize,
     pub secret_max: usize,
+    /// What every secret this rule reports is made of (built-in rules whose regex has such a group): a window
+    /// without a run of that many such bytes cannot hold a finding, and its regex is not run (nor compiled).
+    pub gate: Option<SecretGate>,
     /// Exact-case keywords (empty unless `keywords_case_sensitive`).
     pub keywords_exact: Vec<Vec<u8>>,
 }
@@ -274,6 +277,154 @@ pub fn context_regex(context: &str, secret: &str) -> String {
         r#"(?i:(?:{})[a-z0-9_.\-]{{0,32}}?)(?:\\?["'\]]){{0,2}}[ \t]{{0,4}}(?:=|:=|:|=>|\?=)[ \t]{{0,4}}(?:\\?["'`])?({})(?:[^A-Za-z0-9_\-+/=]|$)"#,
         context, secret
     )
+}
+
+/// A run of at least `min` bytes from `set` (a bitset): what the secret group of every match of a rule's regex is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretGate {
+    pub min: usize,
+    pub set: [u64; 4],
+}
+
+impl SecretGate {
+    #[inline]
+    fn has(&self, b: u8) -> bool {
+        self.set[(b >> 6) as usize] >> (b & 63) & 1 != 0
+    }
+
+    /// Whether `w` holds `min` consecutive bytes of the set. Looks at every `min`-th byte first: a byte outside
+    /// the set ends every run through it, so most windows are refused after `len / min` lookups.
+    pub fn admits(&self, w: &[u8]) -> bool {
+        let n = self.min;
+        let mut i = n - 1;
+        while i < w.len() {
+            if !self.has(w[i]) {
+                i += n;
+                continue;
+            }
+            // a run through `i`: its start, then whether it reaches `n`
+            let mut a = i;
+            while a > 0 && i - a < n - 1 && self.has(w[a - 1]) {
+                a -= 1;
+            }
+            let mut z = i + 1;
+            while z < w.len() && z - a < n && self.has(w[z]) {
+                z += 1;
+            }
+            if z - a >= n {
+                return true;
+            }
+            i = z + n;
+        }
+        false
+    }
+}
+
+/// Secrets shorter than this do not get a gate: a run that short is everywhere in code.
+const GATE_MIN: usize = 8;
+
+/// The gate of a rule's regex (`src` as the regex crate gets it), when the group that `candidate` takes as the
+/// secret (`secret_group`, else the group named `secret`, else the first group) takes part in every match and
+/// every match of it is at least `GATE_MIN` bytes from a known set. None when the regex does not parse here, the
+/// secret group is optional or absent, or it is shorter.
+pub fn secret_gate(src: &str, secret_group: Option<usize>) -> Option<SecretGate> {
+    use regex_syntax::hir::{Class, GroupKind, Hir, HirKind, Literal, RepetitionKind, RepetitionRange};
+    let hir = regex_syntax::ParserBuilder::new().allow_invalid_utf8(true).build().parse(src).ok()?;
+    let index = |h: &Hir, want: &dyn Fn(&GroupKind) -> bool| -> Option<u32> {
+        fn find<'a>(h: &'a Hir, want: &dyn Fn(&GroupKind) -> bool) -> Option<&'a GroupKind> {
+            match h.kind() {
+                HirKind::Group(g) if want(&g.kind) => Some(&g.kind),
+                HirKind::Group(g) => find(&g.hir, want),
+                HirKind::Repetition(r) => find(&r.hir, want),
+                HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|x| find(x, want)),
+                _ => None,
+            }
+        }
+        match find(h, want)? {
+            GroupKind::CaptureIndex(i) | GroupKind::CaptureName { index: i, .. } => Some(*i),
+            GroupKind::NonCapturing => None,
+        }
+    };
+    let group = match secret_group {
+        Some(0) => return None,
+        Some(n) => n as u32,
+        None => index(&hir, &|k| matches!(k, GroupKind::CaptureName { name, .. } if name == "secret")).unwrap_or(1),
+    };
+    // The group's node when every match of `h` goes through it.
+    fn mandatory(h: &Hir, group: u32) -> Option<&Hir> {
+        match h.kind() {
+            HirKind::Group(g) => match g.kind {
+                GroupKind::CaptureIndex(i) | GroupKind::CaptureName { index: i, .. } if i == group => Some(&g.hir),
+                _ => mandatory(&g.hir, group),
+            },
+            HirKind::Repetition(r) => match r.kind {
+                RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => None,
+                RepetitionKind::Range(RepetitionRange::Exactly(0))
+                | RepetitionKind::Range(RepetitionRange::AtLeast(0))
+                | RepetitionKind::Range(RepetitionRange::Bounded(0, _)) => None,
+                _ => mandatory(&r.hir, group),
+            },
+            HirKind::Concat(v) => v.iter().find_map(|x| mandatory(x, group)),
+            // in every branch: the gate of the first (all branches' groups are the same group only if equal)
+            HirKind::Alternation(_) => None,
+            _ => None,
+        }
+    }
+    // The fewest bytes `h` matches, adding every byte it can match to `set`.
+    fn scan(h: &Hir, set: &mut [u64; 4]) -> usize {
+        let add = |a: u32, z: u32, set: &mut [u64; 4]| {
+            for b in a..=z.min(255) {
+                set[(b >> 6) as usize] |= 1 << (b & 63);
+            }
+            if z > 127 {
+                // a non-ASCII character: any of its UTF-8 bytes
+                for b in 0x80..=0xffu32 {
+                    set[(b >> 6) as usize] |= 1 << (b & 63);
+                }
+            }
+        };
+        match h.kind() {
+            HirKind::Empty | HirKind::Anchor(_) | HirKind::WordBoundary(_) => 0,
+            HirKind::Literal(Literal::Byte(b)) => {
+                add(*b as u32, *b as u32, set);
+                1
+            }
+            HirKind::Literal(Literal::Unicode(c)) => {
+                add(*c as u32, *c as u32, set);
+                c.len_utf8()
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                for r in c.iter() {
+                    add(r.start() as u32, r.end() as u32, set);
+                }
+                1
+            }
+            HirKind::Class(Class::Unicode(c)) => {
+                for r in c.iter() {
+                    add(r.start() as u32, r.end() as u32, set);
+                }
+                1
+            }
+            HirKind::Repetition(r) => {
+                let inner = scan(&r.hir, set);
+                let lo = match &r.kind {
+                    RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 0,
+                    RepetitionKind::OneOrMore => 1,
+                    RepetitionKind::Range(RepetitionRange::Exactly(n))
+                    | RepetitionKind::Range(RepetitionRange::AtLeast(n))
+                    | RepetitionKind::Range(RepetitionRange::Bounded(n, _)) => *n as usize,
+                };
+                inner * lo
+            }
+            HirKind::Group(g) => scan(&g.hir, set),
+            HirKind::Concat(v) => v.iter().map(|x| scan(x, set)).sum(),
+            HirKind::Alternation(v) => v.iter().map(|x| scan(x, set)).min().unwrap_or(0),
+        }
+    }
+    let g = mandatory(&hir, group)?;
+    let mut set = [0u64; 4];
+    let min = scan(g, &mut set);
+    (min >= GATE_MIN).then_some(SecretGate { min, set })
 }
 
 fn compile(id: &str, what: &str, re: &str, builtin: bool) -> Result<Regex, String> {
@@ -493,6 +644,10 @@ pub fn compile_rule(spec: &RuleSpec, builtin: bool) -> Result<Rule, String> {
         min_run: spec.min_run.unwrap_or(0),
         key_prefix: spec.key_prefix.unwrap_or(0),
         secret_max: spec.secret_max.unwrap_or(0),
+        gate: match (&regex_src, builtin) {
+            (Some(r), true) => secret_gate(&regex_source(r, true), spec.secret_group),
+            _ => None,
+        },
         id,
     })
 }
@@ -528,4 +683,53 @@ pub fn load_builtin() -> Result<(Vec<Rule>, Vec<Allow>), String> {
         allows.push(compile_allow("global", a, true)?);
     }
     Ok((rules, allows))
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::{secret_gate, SecretGate};
+
+    fn gate(re: &str) -> Option<SecretGate> {
+        secret_gate(&format!("(?-u){}", re), None)
+    }
+
+    #[test]
+    fn the_gate_is_the_secret_groups_alphabet_and_shortest_length() {
+        let g = gate(r"(?i:pipedrive[ \t\w]{0,24}?token)\s*[:=]\s*([a-f0-9]{40})").unwrap();
+        assert_eq!(g.min, 40);
+        assert!(g.admits(b"x = 0123456789abcdef0123456789abcdef01234567;"));
+        assert!(!g.admits(b"token = 0123456789abcdef0123456789abcdef0123456 and more"));
+        // alternatives: the shortest; the alphabet of both
+        let g = gate(r"\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b").unwrap();
+        assert_eq!(g.min, 40);
+        // the named group `secret` rather than the first one
+        let g = gate(r"(?P<key>[a-z_]{1,32})\s*=\s*(?P<secret>[A-Z0-9]{16})").unwrap();
+        assert_eq!(g.min, 16);
+        assert!(!g.admits(b"abcdefghijklmnopqrstuvwxyz"));
+        // no gate: an optional group, a group under an alternation, a short secret, the whole match
+        assert_eq!(gate(r"key=([a-f0-9]{32})?"), None);
+        assert_eq!(gate(r"a=([a-f0-9]{32})|b=([a-f0-9]{32})"), None);
+        assert_eq!(gate(r"pin=([0-9]{4})"), None);
+        assert_eq!(secret_gate(r"(?-u)key=([a-f0-9]{32})", Some(0)), None);
+        assert_eq!(gate(r"key=[a-f0-9]{32}"), None);
+    }
+
+    #[test]
+    fn admits_finds_a_run_anywhere_and_only_a_whole_one() {
+        let g = gate(r"=([0-9]{8})").unwrap();
+        assert!(g.admits(b"12345678"));
+        assert!(g.admits(b"ab 12345678"));
+        assert!(g.admits(b"12345678 ab"));
+        assert!(g.admits(b"1234 1234 0123456789 9"));
+        assert!(!g.admits(b"1234567 1234567 123456"));
+        assert!(!g.admits(b"1234567"));
+        assert!(!g.admits(b""));
+        for n in 0..40 {
+            let mut w = vec![b'x'; 40];
+            for b in w.iter_mut().skip(n).take(8) {
+                *b = b'7';
+            }
+            assert_eq!(g.admits(&w), n + 8 <= 40, "run at {}", n);
+        }
+    }
 }

@@ -116,3 +116,36 @@ fn remediation_and_docs_are_well_formed() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn every_secret_gate_admits_its_rules_examples() {
+    // A gate refuses a window without a run of its bytes (rules::secret_gate); it must hold for what the rule's
+    // regex really captures as the secret in every example that the rule finds.
+    let engine = DEFAULT_ENGINE.as_ref().unwrap();
+    let mut gated = 0;
+    let mut checked = 0;
+    for ex in all_examples().iter().filter(|e| e.expect) {
+        let rule = engine.rules.iter().find(|r| r.id == ex.rule_id).expect("rule of the example");
+        let gate = match rule.gate {
+            Some(g) => g,
+            None => continue,
+        };
+        let re = rule.regex.as_ref().unwrap().force().unwrap();
+        assert!(gate.admits(ex.content.as_bytes()), "{}: the gate refuses its example {:?}", rule.id, ex.content);
+        for caps in re.captures_iter(ex.content.as_bytes()) {
+            let g = match rule.secret_group {
+                Some(n) => caps.get(n),
+                None => caps.name("secret").or_else(|| caps.get(1)),
+            }
+            .unwrap_or_else(|| panic!("{}: the gated group did not take part in a match of {:?}", rule.id, ex.content));
+            assert!(g.as_bytes().len() >= gate.min && gate.admits(g.as_bytes()), "{}: secret {:?} is not a run of its gate", rule.id, g.as_bytes());
+            checked += 1;
+        }
+    }
+    for r in &engine.rules {
+        gated += r.gate.is_some() as usize;
+    }
+    // most built-in rules capture a secret of a known alphabet and length
+    assert!(gated > 1000, "only {} of {} rules have a gate", gated, engine.rules.len());
+    assert!(checked > 2500, "only {} secrets checked", checked);
+}

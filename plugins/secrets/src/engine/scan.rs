@@ -1,7 +1,7 @@
 //! The scan loop. Its rule: the keyword automaton passes over a batch once, and each keyword hit is looked at
 //! once, in order: a hit that passes its rule's prechecks opens a window, overlapping windows of one rule are
 //! merged (up to 64 KiB), and the rule's regex runs on its windows only (rules without keywords: on the whole
-//! file). A rule that matches 20 000 times in one window (500 for generic rules) stops for the rest of the
+//! file), on those that hold a run of what its secret is made of (`rules::SecretGate`). A rule that matches 20 000 times in one window (500 for generic rules) stops for the rest of the
 //! file: such a file is generated data, and pathological input stays fast.
 
 use super::groups::{capture_limit, for_each_match, Groups};
@@ -180,6 +180,11 @@ impl Engine {
         let windows = std::mem::take(&mut scratch.windows);
         for &(r, ws, we) in &windows {
             let rule = &self.rules[r as usize];
+            // No run of the secret's bytes, no finding: neither run nor compile the regex (half the windows and
+            // two thirds of the regexes a scan of the bench corpus compiled, 220 -> 77).
+            if rule.gate.map_or(false, |g| !g.admits(&buf[ws..we])) {
+                continue;
+            }
             if let Some(re) = rule.regex.as_ref().and_then(|r| r.get()) {
                 // Bounded work per file and rule: a file with thousands of matches of one
                 // rule is generated/junk data (pathological inputs stay fast).
