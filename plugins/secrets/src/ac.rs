@@ -38,8 +38,14 @@ pub struct Keywords {
     nclasses: usize,
     /// Byte -> class byte offset (class * 4; see `class_byte`).
     classes: [u16; 256],
-    /// Transition table; entries are the next state's row as a byte offset (state * nclasses * 4) | MATCH_FLAG.
+    /// Transition table; entries are the next state, `origin` + its row's byte offset (state * nclasses * 4), |
+    /// MATCH_FLAG when that state has keywords.
     table: Vec<u32>,
+    /// What a state adds to its row's byte offset: the table's address in a 32-bit build (wasm), so a step is one
+    /// add (the byte's class) and a load, 0 in a 64-bit one (native tests), where a u32 cannot hold an address.
+    /// Measured in wasm, with `matched` out of line (`scan --jobs 2` of the bench corpus, 4 rounds taking turns):
+    /// time in the walk 635-808 -> 534-686 ms over two workers.
+    origin: usize,
     /// For each state (by row offset / (nclasses * 4)): (start, end) into `outputs`.
     out_ranges: Vec<(u32, u32)>,
     outputs: Vec<(u32, u32)>, // (pattern id, pattern length)
@@ -141,16 +147,17 @@ impl Keywords {
         }
         // The table in place of the trie (no second 1.8 MB allocation).
         let mut table = goto;
+        let origin = origin_of(&table);
         for t in table.iter_mut() {
             let (a, z) = out_ranges[*t as usize];
-            *t = (*t * nclasses as u32 * 4) | if a < z { MATCH_FLAG } else { 0 };
+            *t = (origin as u32 + *t * nclasses as u32 * 4) | if a < z { MATCH_FLAG } else { 0 };
         }
         let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
         let verify = patterns
             .iter()
             .map(|p| p.as_ref().iter().any(|&b| coarse(b)).then(|| p.as_ref().into()))
             .collect();
-        Keywords { nclasses, classes: step_classes, table, out_ranges, outputs, verify, npatterns: patterns.len(), max_len }
+        Keywords { nclasses, classes: step_classes, table, origin, out_ranges, outputs, verify, npatterns: patterns.len(), max_len }
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -160,11 +167,15 @@ impl Keywords {
     /// Calls `f` for every (overlapping) occurrence, in order of end position.
     #[inline(always)]
     fn step(&self, s: usize, b: u8) -> u32 {
-        // SAFETY: `s` is a byte offset the table produced (a row start: < nstates * nclasses * 4, a multiple of 4)
-        // and every class offset is < nclasses * 4 and a multiple of 4, so the u32 read is in bounds and aligned.
+        // SAFETY: `s` is a state the table produced (`origin` + a row start: < nstates * nclasses * 4, a multiple
+        // of 4) and every class offset is < nclasses * 4 and a multiple of 4, so the u32 read is in bounds and
+        // aligned.
         unsafe {
             let at = s + *self.classes.get_unchecked(b as usize) as usize;
-            *((self.table.as_ptr() as *const u8).add(at) as *const u32)
+            #[cfg(target_pointer_width = "32")]
+            return *(at as *const u32);
+            #[cfg(not(target_pointer_width = "32"))]
+            return *((self.table.as_ptr() as *const u8).add(at) as *const u32);
         }
     }
 
@@ -172,7 +183,7 @@ impl Keywords {
     /// text is that keyword).
     #[inline(always)]
     fn emit<F: FnMut(Hit)>(&self, hay: &[u8], s: usize, end: usize, f: &mut F) {
-        let (a, z) = self.out_ranges[s / (self.nclasses * 4)];
+        let (a, z) = self.out_ranges[(s - self.origin) / (self.nclasses * 4)];
         for &(pid, len) in &self.outputs[a as usize..z as usize] {
             let start = end - len as usize;
             if let Some(p) = &self.verify[pid as usize] {
@@ -200,13 +211,14 @@ impl Keywords {
         const STREAMS: usize = 4;
         let part = hay.len() / STREAMS;
         let bounds: [usize; STREAMS + 1] = [0, part, 2 * part, 3 * part, hay.len()];
-        let mut state = [0usize; STREAMS];
+        let mut state = [self.origin; STREAMS];
         let mut later: [Vec<Hit>; STREAMS] = Default::default();
         // What the streams after the first keep until their turn: not a hit inside an earlier hit of the
         // same keyword (see `Overlaps`), or a long run of one byte would buffer a hit per byte.
         let mut overlaps: [Overlaps; STREAMS] = Default::default();
         // Unrolled by hand: the plugin is built for size (opt-level "s"), which does not unroll.
-        let (mut s0, mut s1, mut s2, mut s3) = (0usize, 0usize, 0usize, 0usize);
+        let o = self.origin;
+        let (mut s0, mut s1, mut s2, mut s3) = (o, o, o, o);
         for k in 0..part {
             // SAFETY: bounds[i] + k < bounds[i + 1] <= hay.len() since k < part.
             let (t0, t1, t2, t3) = unsafe {
@@ -222,19 +234,7 @@ impl Keywords {
             s2 = (t2 & !MATCH_FLAG) as usize;
             s3 = (t3 & !MATCH_FLAG) as usize;
             if (t0 | t1 | t2 | t3) & MATCH_FLAG != 0 {
-                if t0 & MATCH_FLAG != 0 {
-                    self.emit(hay, s0, k + 1, &mut f);
-                }
-                for (i, (t, s)) in [(t1, s1), (t2, s2), (t3, s3)].into_iter().enumerate() {
-                    if t & MATCH_FLAG != 0 {
-                        let (v, o) = (&mut later[i + 1], &mut overlaps[i + 1]);
-                        self.emit(hay, s, bounds[i + 1] + k + 1, &mut |h: Hit| {
-                            if o.keep(&h) {
-                                v.push(h)
-                            }
-                        });
-                    }
-                }
+                self.matched([t0, t1, t2, t3], hay, &bounds, k, &mut f, &mut later, &mut overlaps);
             }
         }
         state[0] = s0;
@@ -271,8 +271,38 @@ impl Keywords {
         }
     }
 
+    /// The four streams' step results at offset `k` of their parts, one of them (at least) a state with keywords:
+    /// reports stream 0's hits, keeps the others' for their turn. Out of line, so the walk's loop keeps its
+    /// registers to itself.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn matched<F: FnMut(Hit)>(
+        &self,
+        t: [u32; 4],
+        hay: &[u8],
+        bounds: &[usize; 5],
+        k: usize,
+        f: &mut F,
+        later: &mut [Vec<Hit>; 4],
+        overlaps: &mut [Overlaps; 4],
+    ) {
+        if t[0] & MATCH_FLAG != 0 {
+            self.emit(hay, (t[0] & !MATCH_FLAG) as usize, k + 1, f);
+        }
+        for i in 1..4 {
+            if t[i] & MATCH_FLAG != 0 {
+                let (v, o) = (&mut later[i], &mut overlaps[i]);
+                self.emit(hay, (t[i] & !MATCH_FLAG) as usize, bounds[i] + k + 1, &mut |h: Hit| {
+                    if o.keep(&h) {
+                        v.push(h)
+                    }
+                });
+            }
+        }
+    }
+
     fn run<F: FnMut(Hit)>(&self, hay: &[u8], from: usize, to: usize, start_limit: usize, f: &mut F) {
-        let mut s: usize = 0;
+        let mut s: usize = self.origin;
         for i in from..to {
             let t = self.step(s, hay[i]);
             s = (t & !MATCH_FLAG) as usize;
@@ -288,7 +318,7 @@ impl Keywords {
 
     /// Whether any pattern occurs in `hay` (stops at the first).
     pub fn any_in(&self, hay: &[u8]) -> bool {
-        let mut s = 0usize;
+        let mut s = self.origin;
         for (i, &b) in hay.iter().enumerate() {
             let t = self.step(s, b);
             s = (t & !MATCH_FLAG) as usize;
@@ -307,6 +337,25 @@ impl Keywords {
         let mut v = Vec::new();
         self.for_each(hay, |h| v.push(h));
         v
+    }
+}
+
+/// The table's address where a u32 entry holds one (wasm32), else 0. Entries keep their top bit for
+/// `MATCH_FLAG`, so the table must end below 2 GiB: the plugin builds its tables first (the default engine and the
+/// validators' sets in its memory snapshot, a configured engine at an instance's first call), long before its
+/// memory could grow that far (256 MiB by default).
+fn origin_of(table: &[u32]) -> usize {
+    if cfg!(target_pointer_width = "32") {
+        let at = table.as_ptr() as usize;
+        assert!(
+            at + table.len() * 4 <= MATCH_FLAG as usize,
+            "keyword table at {:#x} (+{} bytes) ends above 2 GiB of linear memory (entries keep bit 31 for matches)",
+            at,
+            table.len() * 4
+        );
+        at
+    } else {
+        0
     }
 }
 

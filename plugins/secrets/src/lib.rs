@@ -57,6 +57,7 @@ mod exports {
     #[no_mangle]
     pub extern "C" fn wasmci_preinit() -> i32 {
         let _ = crate::gitleaks::ids();
+        crate::validate::preload();
         let ok = DEFAULT_ENGINE.is_ok();
         // The default engine holds the parsed rules now: their text need not be in the snapshot.
         crate::rules::release_builtin_json();

@@ -33,6 +33,11 @@ const GENERIC_WORDS: &[&[u8]] = &[
 static GENERIC_SYNTAX_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_SYNTAX));
 static GENERIC_SET: Lazy<Keywords> = Lazy::new(|| Keywords::new(GENERIC_WORDS));
 
+pub(super) fn preload() {
+    Lazy::force(&GENERIC_SYNTAX_SET);
+    Lazy::force(&GENERIC_SET);
+}
+
 /// The generic validator: the key, the quoting, the place on the line and the value (see the module comment).
 pub(super) fn check(f: &Found) -> Option<&'static str> {
     let (buf, fs, fe) = (f.buf, f.fs, f.fe);
