@@ -1,8 +1,9 @@
 //! The scan loop. Its rule: the keyword automaton passes over a batch once, and each keyword hit is looked at
 //! once, in order: a hit that passes its rule's prechecks opens a window, overlapping windows of one rule are
 //! merged (up to 64 KiB), and the rule's regex runs on its windows only (rules without keywords: on the whole
-//! file), on those that hold a run of what its secret is made of (`rules::SecretGate`). A rule that matches 20 000 times in one window (500 for generic rules) stops for the rest of the
-//! file: such a file is generated data, and pathological input stays fast.
+//! file), on those that hold a run of what its secret is made of (`rules::SecretGate`). A rule that matches
+//! 20 000 times in one window (500 for generic rules) stops for the rest of the file: such a file is generated
+//! data, and pathological input stays fast.
 
 use super::groups::{capture_limit, for_each_match, Groups};
 use super::precheck::admits;
