@@ -330,43 +330,42 @@ const GATE_MIN: usize = 8;
 pub fn secret_gate(src: &str, secret_group: Option<usize>) -> Option<SecretGate> {
     use regex_syntax::hir::{Class, GroupKind, Hir, HirKind, Literal, RepetitionKind, RepetitionRange};
     let hir = regex_syntax::ParserBuilder::new().allow_invalid_utf8(true).build().parse(src).ok()?;
-    let index = |h: &Hir, want: &dyn Fn(&GroupKind) -> bool| -> Option<u32> {
-        fn find<'a>(h: &'a Hir, want: &dyn Fn(&GroupKind) -> bool) -> Option<&'a GroupKind> {
-            match h.kind() {
-                HirKind::Group(g) if want(&g.kind) => Some(&g.kind),
-                HirKind::Group(g) => find(&g.hir, want),
-                HirKind::Repetition(r) => find(&r.hir, want),
-                HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|x| find(x, want)),
-                _ => None,
-            }
+    // The index of the capture group named `name`.
+    fn named(h: &Hir, name: &str) -> Option<u32> {
+        match h.kind() {
+            HirKind::Group(g) => match &g.kind {
+                GroupKind::CaptureName { name: n, index } if n == name => Some(*index),
+                _ => named(&g.hir, name),
+            },
+            HirKind::Repetition(r) => named(&r.hir, name),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().find_map(|x| named(x, name)),
+            _ => None,
         }
-        match find(h, want)? {
-            GroupKind::CaptureIndex(i) | GroupKind::CaptureName { index: i, .. } => Some(*i),
-            GroupKind::NonCapturing => None,
+    }
+    // The fewest times a repetition repeats.
+    fn least(kind: &RepetitionKind) -> usize {
+        match kind {
+            RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 0,
+            RepetitionKind::OneOrMore => 1,
+            RepetitionKind::Range(RepetitionRange::Exactly(n))
+            | RepetitionKind::Range(RepetitionRange::AtLeast(n))
+            | RepetitionKind::Range(RepetitionRange::Bounded(n, _)) => *n as usize,
         }
-    };
+    }
     let group = match secret_group {
         Some(0) => return None,
         Some(n) => n as u32,
-        None => index(&hir, &|k| matches!(k, GroupKind::CaptureName { name, .. } if name == "secret")).unwrap_or(1),
+        None => named(&hir, "secret").unwrap_or(1),
     };
-    // The group's node when every match of `h` goes through it.
+    // The group's node when every match of `h` goes through it (not under an alternation or an optional repeat).
     fn mandatory(h: &Hir, group: u32) -> Option<&Hir> {
         match h.kind() {
             HirKind::Group(g) => match g.kind {
                 GroupKind::CaptureIndex(i) | GroupKind::CaptureName { index: i, .. } if i == group => Some(&g.hir),
                 _ => mandatory(&g.hir, group),
             },
-            HirKind::Repetition(r) => match r.kind {
-                RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => None,
-                RepetitionKind::Range(RepetitionRange::Exactly(0))
-                | RepetitionKind::Range(RepetitionRange::AtLeast(0))
-                | RepetitionKind::Range(RepetitionRange::Bounded(0, _)) => None,
-                _ => mandatory(&r.hir, group),
-            },
+            HirKind::Repetition(r) if least(&r.kind) > 0 => mandatory(&r.hir, group),
             HirKind::Concat(v) => v.iter().find_map(|x| mandatory(x, group)),
-            // in every branch: the gate of the first (all branches' groups are the same group only if equal)
-            HirKind::Alternation(_) => None,
             _ => None,
         }
     }
@@ -405,17 +404,7 @@ pub fn secret_gate(src: &str, secret_group: Option<usize>) -> Option<SecretGate>
                 }
                 1
             }
-            HirKind::Repetition(r) => {
-                let inner = scan(&r.hir, set);
-                let lo = match &r.kind {
-                    RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 0,
-                    RepetitionKind::OneOrMore => 1,
-                    RepetitionKind::Range(RepetitionRange::Exactly(n))
-                    | RepetitionKind::Range(RepetitionRange::AtLeast(n))
-                    | RepetitionKind::Range(RepetitionRange::Bounded(n, _)) => *n as usize,
-                };
-                inner * lo
-            }
+            HirKind::Repetition(r) => scan(&r.hir, set) * least(&r.kind),
             HirKind::Group(g) => scan(&g.hir, set),
             HirKind::Concat(v) => v.iter().map(|x| scan(x, set)).sum(),
             HirKind::Alternation(v) => v.iter().map(|x| scan(x, set)).min().unwrap_or(0),

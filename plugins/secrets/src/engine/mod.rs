@@ -5,7 +5,7 @@
 //!
 //! | file | concern |
 //! |---|---|
-//! | `scan.rs` | the scan loop: one keyword pass over the batch; per file, its hits open windows and rules' regexes run (on windows their `SecretGate` admits) |
+//! | `scan.rs` | the scan loop: one keyword pass over the batch; per file, its hits open windows, rules' regexes run on those their `SecretGate` admits |
 //! | `precheck.rs` | cheap necessary conditions a keyword hit must meet before it opens a window |
 //! | `windows.rs` | where a hit lets its rule's regex look: the line, a width, token boundaries |
 //! | `groups.rs` | running a regex over a window and reading a match's groups with bounded work |
