@@ -50,6 +50,25 @@ describe('module rewriting', () => {
     expect(info.exports.some((e) => e.name === '_initialize')).toBe(false);
   });
 
+  it('in place: writes the new head over the old one and returns a view of the same bytes, equal to the copy', async () => {
+    const copy = prepareModule(readFileSync(fixture('probe.wasm')), 4096);
+    const owned = readFileSync(fixture('probe.wasm'));
+    const out = prepareModule(owned, 4096, { inPlace: true });
+    expect(out.buffer).toBe(owned.buffer);
+    expect(out.byteOffset).toBeGreaterThan(owned.byteOffset);
+    expect(Buffer.from(out).equals(Buffer.from(copy))).toBe(true);
+    await WebAssembly.compile(out);
+  });
+
+  it('in place: copies instead when the new head is longer than the old (no WASI import to shorten)', () => {
+    const src = wat('(module (table 1 funcref) (memory 1) (func (export "f")))');
+    const before = Buffer.from(src);
+    const out = prepareModule(src, 16, { inPlace: true });
+    expect(out.buffer).not.toBe(src.buffer);
+    expect(Buffer.from(src).equals(before)).toBe(true);
+    expect(inspectModule(out).exports.map((e) => e.name)).toEqual(['f', `${TABLE_EXPORT_PREFIX}0`]);
+  });
+
   it('rejects garbage and truncated modules as invalid-wasm', () => {
     expect(() => prepareModule(new TextEncoder().encode('hello'), 16)).toThrow(/not a WebAssembly module/);
     const probe = readFileSync(fixture('probe.wasm'));

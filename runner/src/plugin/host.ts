@@ -107,10 +107,17 @@ export interface CompiledPlugin {
   tableCaps: number[];
 }
 
-/** Validates, caps and compiles a module once; instances (one per worker) share the compiled code. */
-export async function compilePlugin(wasm: Uint8Array, policy: SandboxPolicy): Promise<CompiledPlugin> {
+/**
+ * Validates, caps and compiles a module once; instances (one per worker) share the compiled code. `consume`: the
+ * caller gives up `wasm` (no one reads it afterwards), which is then rewritten in place (see prepareModule).
+ */
+export async function compilePlugin(
+  wasm: Uint8Array,
+  policy: SandboxPolicy,
+  { consume = false }: { consume?: boolean } = {},
+): Promise<CompiledPlugin> {
   const info = inspectModule(wasm);
-  const prepared = prepareModule(wasm, Math.floor(policy.memoryMaxBytes / WASM_PAGE));
+  const prepared = prepareModule(wasm, Math.floor(policy.memoryMaxBytes / WASM_PAGE), { inPlace: consume });
   const tableCaps = tableLimits(info.tables).map((t) => (t.capped ? Number(t.max) : 0));
   try {
     return { module: await WebAssembly.compile(prepared), info, tableCaps };

@@ -376,7 +376,10 @@ export async function runScan(o: ScanOptions): Promise<ScanResult> {
 export interface ScanDeps {
   log: Logger;
   env: NodeJS.ProcessEnv;
-  /** A plugin reference -> verified bytes (the caller's source flags: cache, lockfile, credentials). */
+  /**
+   * A plugin reference -> verified bytes (the caller's source flags: cache, lockfile, credentials), which the scan
+   * then owns: it compiles them in place.
+   */
   loadPlugin(ref: string): Promise<Uint8Array>;
   progress?: Progress;
   /** The project config may choose the plugin though it lies in the checked-out tree (--trust-config). */
@@ -499,7 +502,8 @@ async function prepare(
   // The single executable carries its own plugin: it wins over files so the runner and plugin match.
   const embedded = s.plugin === undefined ? embeddedScanPlugin() : undefined;
   const ref = s.plugin ?? (embedded ? SEA_PLUGIN_ASSET : defaultScanPlugin(env));
-  const compiled = await compilePlugin(embedded ?? (await deps.loadPlugin(ref)), policy);
+  // The bytes are this scan's alone (loadPlugin's, or node:sea's copy of the asset): compiled in place.
+  const compiled = await compilePlugin(embedded ?? (await deps.loadPlugin(ref)), policy, { consume: true });
   return {
     s,
     fromTree,
