@@ -165,7 +165,7 @@ async function scaling(dir, log) {
 }
 
 /**
- * Issue 5's ratios from runs that alternate, five rounds of --jobs 1, --jobs 2 and ripgrep-36 on the clean corpus:
+ * Issue 5's ratios from runs that alternate, six rounds of --jobs 1, --jobs 2 and ripgrep-36 on the clean corpus:
  * the main table times each contender in a block of its own, so a noisy minute on this shared machine can land on
  * one contender only. With two cores the rotation also pins --jobs 1 to one core (taskset): --jobs 1 on two cores
  * already keeps the second partly busy (V8 optimises the plugin's code on background threads, the main thread
@@ -178,6 +178,8 @@ const HEAD_TO_HEAD = ['wasmci-j1', 'wasmci-j2', 'ripgrep-36'];
  * machine once made the baseline's --jobs 2 1.5x slower than main's there while it was 1.1x faster taking turns.
  */
 const BASELINE_H2H = ['wasmci-j1-baseline', 'wasmci-j2-baseline'];
+/** Rounds of the rotation: an even number, as many in each order. */
+const H2H_ROUNDS = 6;
 
 async function headToHead(dir, log) {
   const cs = HEAD_TO_HEAD.map((k) => CONTENDERS.find((x) => x.key === k));
@@ -189,11 +191,17 @@ async function headToHead(dir, log) {
     runs.push(['wasmci-j1-one-core', { cmd: 'taskset', args: ['-c', '0', one.cmd, ...one.args] }]);
   }
   const walls = runs.map(() => []);
-  for (let round = 0; round < 5; round++) {
-    for (const [i, [, spec]] of runs.entries()) walls[i].push((await measure(spec, dir)).wallMs);
+  // Every other round in reverse order, so no contender always runs first (after the last round's taskset run) or
+  // right after the same neighbour: measured here (8 rounds), a contender's first slot in a round was up to 8%
+  // slower than its last.
+  for (let round = 0; round < H2H_ROUNDS; round++) {
+    const order = [...runs.keys()];
+    if (round % 2) order.reverse();
+    for (const i of order) walls[i].push((await measure(runs[i][1], dir)).wallMs);
   }
-  const out = { bytes: totalBytes(TARGETS.clean), medianMs: {} };
+  const out = { bytes: totalBytes(TARGETS.clean), rounds: H2H_ROUNDS, medianMs: {} };
   for (const [i, [key]] of runs.entries()) out.medianMs[key] = median(walls[i]);
+  out.wallsMs = Object.fromEntries(runs.map(([key], i) => [key, walls[i]]));
   log(`  head to head: ${runs.map(([k]) => `${k} ${out.medianMs[k].toFixed(0)} ms`).join(', ')}`);
   return out;
 }

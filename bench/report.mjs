@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR, CORES, PACKAGES, SAMPLE_BYTES } from './config.mjs';
 import { MB } from './lib/fsutil.mjs';
+import { median } from './lib/measure.mjs';
 
 const sh = (cmd, args) => {
   try {
@@ -136,7 +137,7 @@ function extrasSection(x) {
     const rg = rate('wasmci-j2') / rate('ripgrep-36');
     const speedup = ms['wasmci-j1'] / ms['wasmci-j2'];
     out.push(
-      `- issue 5's ratios, runs alternating (--jobs 1, --jobs 2, ripgrep-36; 5 rounds, medians): --jobs 1 ` +
+      `- issue 5's ratios, runs alternating (--jobs 1, --jobs 2, ripgrep-36; ${h.rounds ?? 5} rounds, every other one in reverse order, medians): --jobs 1 ` +
         `${(ms['wasmci-j1'] / 1000).toFixed(2)} s, --jobs 2 ${(ms['wasmci-j2'] / 1000).toFixed(2)} s ` +
         `(${f0(rate('wasmci-j2'))} MB/s), ripgrep-36 ${(ms['ripgrep-36'] / 1000).toFixed(2)} s ` +
         `(${f0(rate('ripgrep-36'))} MB/s): wasmci / rg-36 = **${rg.toFixed(2)}** (target ≥ 0.5: ` +
@@ -145,12 +146,19 @@ function extrasSection(x) {
     );
     if (ms['wasmci-j1-baseline'] && ms['wasmci-j2-baseline']) {
       const ratio = (k) => (ms[`${k}-baseline`] / ms[k]).toFixed(2);
+      // Per round: the two runs of a round are minutes apart at most, so their ratio drifts less than the medians'.
+      const paired = (k) => {
+        const a = h.wallsMs?.[k];
+        const b = h.wallsMs?.[`${k}-baseline`];
+        return a && b ? median(a.map((x, i) => b[i] / x)).toFixed(2) : '?';
+      };
       out.push(
         `- issue 19's ratios (same rotation, baseline plugin): --jobs 1 ${(ms['wasmci-j1'] / 1000).toFixed(2)} s vs ` +
           `${(ms['wasmci-j1-baseline'] / 1000).toFixed(2)} s = **${ratio('wasmci-j1')}×**, --jobs 2 ` +
           `${(ms['wasmci-j2'] / 1000).toFixed(2)} s vs ${(ms['wasmci-j2-baseline'] / 1000).toFixed(2)} s = ` +
-          `**${ratio('wasmci-j2')}×** of the baseline's speed (taking turns: these, not the main table's blocks, are ` +
-          'the figures to compare)',
+          `**${ratio('wasmci-j2')}×** of the baseline's speed; median of the rounds' own ratios --jobs 1 ` +
+          `**${paired('wasmci-j1')}×**, --jobs 2 **${paired('wasmci-j2')}×** (taking turns: these, not the main ` +
+          "table's blocks, are the figures to compare)",
       );
     }
     const one = ms['wasmci-j1-one-core'];
