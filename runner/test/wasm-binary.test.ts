@@ -69,6 +69,13 @@ describe('module rewriting', () => {
     expect(inspectModule(out).exports.map((e) => e.name)).toEqual(['f', `${TABLE_EXPORT_PREFIX}0`]);
   });
 
+  it('refuses a section other than code, data or custom after the code section (it would escape the caps)', () => {
+    const src = wat('(module (func (export "f")))');
+    const memoryLast = new Uint8Array([...src, 5, 3, 1, 0, 100]); // a memory section (1 memory, min 100) at the end
+    expect(() => prepareModule(memoryLast, 16)).toThrow(/section 5 after the code or data section/);
+    expect(() => prepareModule(memoryLast, 16, { inPlace: true })).toThrow(PluginError);
+  });
+
   it('rejects garbage and truncated modules as invalid-wasm', () => {
     expect(() => prepareModule(new TextEncoder().encode('hello'), 16)).toThrow(/not a WebAssembly module/);
     const probe = readFileSync(fixture('probe.wasm'));

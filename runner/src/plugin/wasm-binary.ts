@@ -371,8 +371,12 @@ export function prepareModule(
     out.push(bodyArr as unknown as number[]);
   };
   let exported = false;
-  // The sections from code (10) or data (11) on are kept as they are: the tail.
+  // The sections from code (10) or data (11) on are kept as they are: the tail. Only code, data and custom sections
+  // may come there (the binary format's order); refused here, not left to V8, as a memory or table the tail held
+  // would go uncapped.
   const tailIndex = secs.findIndex((s) => s.id === 10 || s.id === 11);
+  const misplaced = tailIndex < 0 ? undefined : secs.slice(tailIndex).find((s) => ![0, 10, 11].includes(s.id));
+  if (misplaced) throw invalid(new RangeError(`section ${misplaced.id} after the code or data section`));
   const tail = bytes.subarray(tailIndex < 0 ? bytes.length : (secs[tailIndex] as Section).start);
   for (const s of tailIndex < 0 ? secs : secs.slice(0, tailIndex)) {
     // A module without an export section gets one where it belongs: before start, element, data count, code, data.
