@@ -379,8 +379,9 @@ export function prepareModule(
   if (misplaced) throw invalid(new RangeError(`section ${misplaced.id} after the code or data section`));
   const tail = bytes.subarray(tailIndex < 0 ? bytes.length : (secs[tailIndex] as Section).start);
   for (const s of tailIndex < 0 ? secs : secs.slice(0, tailIndex)) {
-    // A module without an export section gets one where it belongs: before start, element, data count, code, data.
-    if (!exported && maxima.length > 0 && [8, 9, 10, 11, 12].includes(s.id)) {
+    // A module without an export section gets one where it belongs: before start, element or data count, else at
+    // the head's end (below), before code and data.
+    if (!exported && maxima.length > 0 && [8, 9, 12].includes(s.id)) {
       emit(7, [...leb(maxima.length), ...tableExports()]);
       exported = true;
     }
