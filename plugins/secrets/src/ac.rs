@@ -17,10 +17,12 @@ const MATCH_FLAG: u32 = 0x8000_0000;
 /// digits share `0`, and every other byte shares `"`. Measured in wasm over 105 MB of the bench corpus, the
 /// four-stream walk: 87 -> 81-82 ms (51 -> 35 classes), with 1.2% more steps reporting a state with keywords (those
 /// that fail the comparison); the pre-initialised plugin 5.88 -> 5.34 MB.
+/// `,` is a class of its own so that a keyword that must start a value (`new_with_leads`) is not reported after one
+/// (no keyword has a `,`, so the class is the root's: no column is added).
 #[inline]
 fn class_byte(b: u8) -> u8 {
     match b.to_ascii_lowercase() {
-        l @ (b'a'..=b'z' | b' ' | b'-' | b'_' | b'.' | b':' | b'/') => l,
+        l @ (b'a'..=b'z' | b' ' | b'-' | b'_' | b'.' | b':' | b'/' | b',') => l,
         b'0'..=b'9' => b'0',
         _ => b'"',
     }
@@ -62,15 +64,56 @@ pub struct Hit {
     pub end: usize,
 }
 
+/// The bytes a value-start keyword (`Keywords::new_with_leads`) may follow, one of each class: every byte but a
+/// letter, a digit, `_`, `-` and `,` (`"` stands for the rest of the punctuation, controls and non-ASCII bytes).
+const LEADS: [u8; 5] = [b' ', b'.', b':', b'/', b'"'];
+
+/// Whether a keyword that must start a value may follow byte `b` (see `LEADS`).
+#[inline]
+pub fn is_lead(b: u8) -> bool {
+    !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b','))
+}
+
 impl Keywords {
     pub fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Keywords {
+        Keywords::new_with_leads(patterns, &[])
+    }
+
+    /// Like `new`, but a pattern whose `leads` entry is true is reported only where it follows a byte `is_lead`
+    /// accepts: in the automaton it is one keyword per class of `LEADS` (the lead byte, then the pattern), and a
+    /// hit covers the pattern alone. A pattern at the very start of the text has no lead byte and is not reported
+    /// (the caller looks there itself). Why: Facebook's `EAA` prefix came after a `,` 519 000 times in the
+    /// base64-VLQ `mappings` of the bench corpus's source maps (36% of all keyword hits), never before a value.
+    pub fn new_with_leads<P: AsRef<[u8]>>(patterns: &[P], leads: &[bool]) -> Keywords {
+        // What the automaton walks: (bytes, pattern id, length reported).
+        let mut paths: Vec<(Vec<u8>, u32, u32)> = Vec::with_capacity(patterns.len());
+        for (i, p) in patterns.iter().enumerate() {
+            let p = p.as_ref();
+            if p.is_empty() {
+                continue;
+            }
+            if leads.get(i).copied().unwrap_or(false) {
+                for &l in &LEADS {
+                    paths.push(([&[l][..], p].concat(), i as u32, p.len() as u32));
+                }
+            } else {
+                paths.push((p.to_vec(), i as u32, p.len() as u32));
+            }
+        }
+        let mut k = Keywords::build(&paths);
+        k.npatterns = patterns.len();
+        k.verify = patterns.iter().map(|p| p.as_ref().iter().any(|&b| coarse(b)).then(|| p.as_ref().into())).collect();
+        k
+    }
+
+    fn build(paths: &[(Vec<u8>, u32, u32)]) -> Keywords {
         // Byte classes: every distinct `class_byte` of a pattern byte gets a class; bytes whose class byte is in no
         // pattern share class 0.
         let mut classes = [0u16; 256];
         let mut n: u16 = 1;
         let mut seen = [0u16; 256];
-        for p in patterns {
-            for &b in p.as_ref() {
+        for (p, _, _) in paths {
+            for &b in p {
                 let l = class_byte(b);
                 if seen[l as usize] == 0 {
                     seen[l as usize] = n;
@@ -94,21 +137,20 @@ impl Keywords {
         // 0 marks a missing child (no transition of the trie goes back to the root), so the table is a zeroed
         // allocation (wasi-libc's memset): filling it with u32::MAX was a loop of 676 000 stores in unoptimised
         // wasm, 8.5 ms per `scan --jobs 2` in the CPU profile.
-        let nstates = trie_size(patterns);
+        let nstates = trie_size(paths);
         let mut goto: Vec<u32> = vec![0; nstates * nclasses];
         let mut next_state = 1usize;
         const NONE: u32 = u32::MAX;
         let mut own_head = vec![NONE; nstates];
-        let mut own: Vec<((u32, u32), u32)> = Vec::with_capacity(patterns.len()); // ((pattern, length), next)
+        let mut own: Vec<((u32, u32), u32)> = Vec::with_capacity(paths.len()); // ((pattern, length), next)
         // States numbered level by level (breadth first): the shallow states, where the walk spends nearly all its
         // steps, are the first rows of the table, packed together.
         // Measured natively on 200 MB of the bench corpus: walk 252 -> 236 ms (insertion order before).
-        let mut live: Vec<(usize, u32)> =
-            (0..patterns.len()).filter(|&i| !patterns[i].as_ref().is_empty()).map(|i| (i, 0u32)).collect();
+        let mut live: Vec<(usize, u32)> = (0..paths.len()).map(|i| (i, 0u32)).collect();
         let mut depth = 0usize;
         while !live.is_empty() {
-            for (pid, s) in live.iter_mut() {
-                let p = patterns[*pid].as_ref();
+            for (path, s) in live.iter_mut() {
+                let (p, pid, len) = &paths[*path];
                 let at = *s as usize * nclasses + classes[p[depth] as usize] as usize;
                 if goto[at] == 0 {
                     goto[at] = next_state as u32;
@@ -116,12 +158,12 @@ impl Keywords {
                 }
                 *s = goto[at];
                 if p.len() == depth + 1 {
-                    own.push(((*pid as u32, p.len() as u32), own_head[*s as usize]));
+                    own.push(((*pid, *len), own_head[*s as usize]));
                     own_head[*s as usize] = (own.len() - 1) as u32;
                 }
             }
             depth += 1;
-            live.retain(|(pid, _)| patterns[*pid].as_ref().len() > depth);
+            live.retain(|(path, _)| paths[*path].0.len() > depth);
         }
         debug_assert_eq!(next_state, nstates);
         // Failure links in state order (= breadth first), completing the DFA (class 0, bytes in no pattern, always
@@ -152,12 +194,8 @@ impl Keywords {
             let (a, z) = out_ranges[*t as usize];
             *t = (origin as u32 + *t * nclasses as u32 * 4) | if a < z { MATCH_FLAG } else { 0 };
         }
-        let max_len = patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(0);
-        let verify = patterns
-            .iter()
-            .map(|p| p.as_ref().iter().any(|&b| coarse(b)).then(|| p.as_ref().into()))
-            .collect();
-        Keywords { nclasses, classes: step_classes, table, origin, out_ranges, outputs, verify, npatterns: patterns.len(), max_len }
+        let max_len = paths.iter().map(|p| p.0.len()).max().unwrap_or(0);
+        Keywords { nclasses, classes: step_classes, table, origin, out_ranges, outputs, verify: Vec::new(), npatterns: 0, max_len }
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -218,7 +256,10 @@ impl Keywords {
         let mut overlaps: [Overlaps; STREAMS] = Default::default();
         // Unrolled by hand: the plugin is built for size (opt-level "s"), which does not unroll.
         let o = self.origin;
-        let (mut s0, mut s1, mut s2, mut s3) = (o, o, o, o);
+        // Streams 1-3 start one byte early, so a value-start keyword (`new_with_leads`) right at the start of their
+        // part has its lead byte; whatever ends on that byte belongs to the stream before.
+        let prime = |at: usize| (self.step(o, hay[at - 1]) & !MATCH_FLAG) as usize;
+        let (mut s0, mut s1, mut s2, mut s3) = (o, prime(bounds[1]), prime(bounds[2]), prime(bounds[3]));
         for k in 0..part {
             // SAFETY: bounds[i] + k < bounds[i + 1] <= hay.len() since k < part.
             let (t0, t1, t2, t3) = unsafe {
@@ -253,7 +294,8 @@ impl Keywords {
                 s = (t & !MATCH_FLAG) as usize;
                 if t & MATCH_FLAG != 0 {
                     self.emit(hay, s, j + 1, &mut |h: Hit| {
-                        if i > 0 && !o.keep(&h) {
+                        // (a hit before the part, seen from the byte the stream was primed with, is not its own)
+                        if i > 0 && (h.start < bounds[i] || !o.keep(&h)) {
                             return;
                         }
                         sink.push(h)
@@ -291,9 +333,9 @@ impl Keywords {
         }
         for i in 1..4 {
             if t[i] & MATCH_FLAG != 0 {
-                let (v, o) = (&mut later[i], &mut overlaps[i]);
+                let (v, o, lo) = (&mut later[i], &mut overlaps[i], bounds[i]);
                 self.emit(hay, (t[i] & !MATCH_FLAG) as usize, bounds[i] + k + 1, &mut |h: Hit| {
-                    if o.keep(&h) {
+                    if h.start >= lo && o.keep(&h) {
                         v.push(h)
                     }
                 });
@@ -361,8 +403,8 @@ fn origin_of(table: &[u32]) -> usize {
 
 /// States of the trie of `patterns` (bytes as their `class_byte`), the root included: the sum over the sorted
 /// patterns of what each adds past its common prefix with the one before.
-fn trie_size<P: AsRef<[u8]>>(patterns: &[P]) -> usize {
-    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_ref()).collect();
+fn trie_size(paths: &[(Vec<u8>, u32, u32)]) -> usize {
+    let mut sorted: Vec<&[u8]> = paths.iter().map(|p| p.0.as_slice()).collect();
     sorted.sort_unstable_by(|a, b| a.iter().map(|&x| class_byte(x)).cmp(b.iter().map(|&x| class_byte(x))));
     let mut n = 1;
     let mut prev: &[u8] = &[];
@@ -444,8 +486,40 @@ mod tests {
     fn the_table_is_sized_to_the_trie() {
         let pats = ["sk_", "sk_live", "live", "AKIA", "akia", ""];
         // root, s sk sk_ sk_l sk_li sk_liv sk_live, l li liv live, a ak aki akia
-        assert_eq!(trie_size(&pats), 16);
+        let paths: Vec<(Vec<u8>, u32, u32)> =
+            pats.iter().filter(|p| !p.is_empty()).map(|p| (p.as_bytes().to_vec(), 0, p.len() as u32)).collect();
+        assert_eq!(trie_size(&paths), 16);
         assert_eq!(Keywords::new(&pats).dims().0, 16);
+    }
+    #[test]
+    fn value_start_keywords_follow_a_lead_byte() {
+        // pattern 1 must start a value; pattern 0 is the same text, anywhere
+        let k = Keywords::new_with_leads(&["eaa", "EAA", "sk_"], &[false, true, true]);
+        let got = |hay: &[u8]| {
+            let mut v = k.find_all(hay).iter().map(|h| (h.pattern, h.start, h.end)).collect::<Vec<_>>();
+            v.sort();
+            v
+        };
+        // after = " ' space . : / ; newline and non-ASCII: reported, the hit covering the keyword alone
+        for lead in [b'=', b'"', b'\'', b' ', b'.', b':', b'/', b';', b'\n', b'(', 0xc3] {
+            assert_eq!(got(&[lead, b'E', b'A', b'A', b'x']), vec![(0, 1, 4), (1, 1, 4)], "lead {}", lead);
+        }
+        // after a letter, digit, `_`, `-` or `,` (base64-VLQ source maps: `AAAA,EAAE`), and at the very start: not
+        for lead in [b'x', b'X', b'7', b'_', b'-', b','] {
+            assert_eq!(got(&[lead, b'E', b'A', b'A', b'x']), vec![(0, 1, 4)], "lead {}", lead);
+        }
+        assert_eq!(got(b"EAAx"), vec![(0, 0, 3)]);
+        assert_eq!(got(b"AAAA,EAAE,sk_x;sk_"), vec![(0, 5, 8), (2, 15, 18)]);
+        // through the four streams, with a lead byte on the last byte of a part (parts of 1 << 16 bytes)
+        for at in [(1 << 16) - 1, (1 << 16) - 2, 1 << 16, 2 << 16] {
+            let mut hay = b"AAAA,EAAE,".repeat(30_000);
+            hay.truncate(4 << 16);
+            hay[at] = b'=';
+            hay[at + 1..at + 4].copy_from_slice(b"sk_");
+            let hits: Vec<_> = k.find_all(&hay).into_iter().filter(|h| h.pattern == 2).map(|h| h.start).collect();
+            assert_eq!(hits, vec![at + 1], "lead at {}", at);
+            assert!(!k.find_all(&hay).iter().any(|h| h.pattern == 1));
+        }
     }
     #[test]
     fn coarse_classes_report_only_the_keyword_itself() {

@@ -551,3 +551,35 @@ fn a_random_key_with_xxxx_inside_is_found_and_a_filler_key_is_not() {
     let filler = "export STRIPE_SECRET_KEY=\"sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n";
     assert!(scan("bin/release.sh", filler).is_empty(), "{:?}", scan("bin/release.sh", filler));
 }
+
+/// Facebook's `EAA` prefix counts only where a value starts (after `=`, a quote, a space, a newline…, or at the
+/// start of a file), not after a letter, digit or `,`: base64-VLQ source maps put `EAA` after a `,` half a million
+/// times in the bench corpus. A file that starts with the token is found even when the file before it in the batch
+/// ends in a letter (so the keyword automaton saw no lead byte), and in a batch larger than 64 KiB (four streams).
+#[test]
+fn value_start_keywords_at_file_starts_and_after_leads() {
+    use secrets::engine::FileRef;
+    let tok = gen("EAACEdEose0cBA%{an:150}", 7);
+    let vlq = "AAAA,EAAE,IAAI;EAAA,CAAC,".repeat(4000);
+    let first = format!("{}x", vlq); // ends in a letter, no newline
+    let files = [first.as_str(), tok.as_str(), &format!("k = \"{}\"\n", tok), &format!("a,{}\n", tok)];
+    let mut buf = Vec::new();
+    let mut spans = Vec::new();
+    for f in files {
+        spans.push((buf.len(), buf.len() + f.len()));
+        buf.extend_from_slice(f.as_bytes());
+    }
+    assert!(buf.len() > 1 << 16);
+    let names = ["maps.js.map", "token.txt", "a.py", "b.csv"];
+    let refs: Vec<FileRef> = spans
+        .iter()
+        .zip(names)
+        .map(|(&(start, end), path)| FileRef { path, commit: None, start, end })
+        .collect();
+    let found = engine().scan(&buf, &refs);
+    let fb: Vec<(&str, usize)> =
+        found.iter().filter(|f| f.rule_id == "facebook-access-token").map(|f| (f.path.as_str(), f.start_column)).collect();
+    // after a `,` it is not looked for (the trade named above)
+    assert_eq!(fb, vec![("token.txt", 1), ("a.py", 6)], "{:?}", found);
+    assert_eq!(scan("token.txt", &tok).len(), 1);
+}

@@ -92,6 +92,9 @@ pub struct Engine {
     path_rules: Vec<u32>,
     decode_base: usize,
     decode_re: Regex,
+    /// Value-start keywords (RuleSpec::keywords_start_value): (pattern id, keyword). The automaton reports them
+    /// after a lead byte only, so `scan` looks for them at the start of each file itself.
+    lead_kw: Vec<(u32, Box<[u8]>)>,
 }
 
 const fn byte_table(extra: &[u8]) -> [bool; 256] {
@@ -131,7 +134,8 @@ impl Engine {
         let mut kw_rules: Vec<Vec<u32>> = Vec::new();
         let mut nokw_rules = Vec::new();
         let mut path_rules = Vec::new();
-        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut ids: std::collections::HashMap<(&str, bool), usize> = std::collections::HashMap::new();
+        let mut leads: Vec<bool> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if r.regex.is_none() {
                 path_rules.push(i as u32);
@@ -142,8 +146,9 @@ impl Engine {
                 continue;
             }
             for k in &r.keywords {
-                let pid = *ids.entry(k.as_str()).or_insert_with(|| {
+                let pid = *ids.entry((k.as_str(), r.keywords_lead)).or_insert_with(|| {
                     patterns.push(k.clone());
+                    leads.push(r.keywords_lead);
                     kw_rules.push(Vec::new());
                     patterns.len() - 1
                 });
@@ -157,9 +162,10 @@ impl Engine {
             patterns.push(k.to_string());
             kw_rules.push(Vec::new());
         }
-        let kw = Keywords::new(&patterns);
+        let kw = Keywords::new_with_leads(&patterns, &leads);
+        let lead_kw = (0..leads.len()).filter(|&i| leads[i]).map(|i| (i as u32, patterns[i].as_bytes().into())).collect();
         let decode_re = decode::decode_regex();
-        Engine { rules, allow, kw, kw_rules, nokw_rules, path_rules, decode_base, decode_re }
+        Engine { rules, allow, kw, kw_rules, nokw_rules, path_rules, decode_base, decode_re, lead_kw }
     }
 
     /// Scans a single file's content.

@@ -94,6 +94,14 @@ impl Engine {
         }
         let ctx = validate::path_context(f.path);
         let mut cands = Vec::new();
+        let with_start;
+        let hits = match self.value_start_hits(buf, f, hits) {
+            Some(h) => {
+                with_start = h;
+                &with_start[..]
+            }
+            None => hits,
+        };
         self.scan_region(buf, f.start, f.end, f.path, ctx, hits, scratch, 0, &mut cands);
         for &r in &self.path_rules {
             let rule = &self.rules[r as usize];
@@ -120,6 +128,32 @@ impl Engine {
         }
         let kept = dedupe(cands);
         self.emit(buf, f, kept, out);
+    }
+
+    /// The file's hits with the value-start keywords it begins with (`lead_kw`), when the automaton could not
+    /// report them there (no lead byte before the file's first byte in the batch); None when nothing is added.
+    fn value_start_hits(&self, buf: &[u8], f: &FileRef, hits: &[Hit]) -> Option<Vec<Hit>> {
+        if self.lead_kw.is_empty() {
+            return None;
+        }
+        let text = &buf[f.start..f.end];
+        let mut add: Vec<Hit> = Vec::new();
+        for (pid, k) in &self.lead_kw {
+            let (p, end) = (*pid as usize, f.start + k.len());
+            if text.len() >= k.len()
+                && text[..k.len()].eq_ignore_ascii_case(k)
+                && !hits.iter().any(|h| h.pattern == p && h.start == f.start)
+            {
+                add.push(Hit { pattern: p, start: f.start, end });
+            }
+        }
+        if add.is_empty() {
+            return None;
+        }
+        // Hits are in order of their end: the added ones end within the file's first keyword's length.
+        add.extend_from_slice(hits);
+        add.sort_by_key(|h| h.end);
+        Some(add)
     }
 
     /// Scans `buf[fs..fe]` (a file, or a decoded value at `depth` > 0) given its keyword hits.
