@@ -492,6 +492,14 @@ mod tests {
         assert_eq!(Keywords::new(&pats).dims().0, 16);
     }
     #[test]
+    fn the_lead_classes_are_the_lead_bytes() {
+        // A byte reaches a value-start keyword's path exactly when `is_lead` accepts it.
+        let leads: Vec<u8> = LEADS.iter().map(|&b| class_byte(b)).collect();
+        for b in 0..=255u8 {
+            assert_eq!(leads.contains(&class_byte(b)), is_lead(b), "byte {}", b);
+        }
+    }
+    #[test]
     fn value_start_keywords_follow_a_lead_byte() {
         // pattern 1 must start a value; pattern 0 is the same text, anywhere
         let k = Keywords::new_with_leads(&["eaa", "EAA", "sk_"], &[false, true, true]);
